@@ -1,0 +1,3 @@
+from ssmdoc.cli import main
+
+main()

@@ -1,0 +1,95 @@
+"""The `ssmdoc` command: a thin Typer layer over the library.
+
+Every command lives in its own module below and registers itself on `app`. This module owns the error
+boundary: user errors (SsmdocError, bad options) become one `error: ...` line on stderr and exit status 2;
+anything else is a bug, reported in one line unless --debug (or SSMDOC_DEBUG=1) asks for the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.29 vendors click as typer._click; older ones use click itself
+    from typer._click import echo as _echo
+    from typer._click.exceptions import UsageError as _UsageError
+except ImportError:  # pragma: no cover
+    from click import UsageError as _UsageError
+    from click import echo as _echo
+
+from ssmdoc.errors import SsmdocError
+
+
+def _debug_requested(args: list[str] | None) -> bool:
+    argv = sys.argv[1:] if args is None else list(args)
+    return "--debug" in argv or os.environ.get("SSMDOC_DEBUG", "") not in ("", "0")
+
+
+def echo_error(message: str, hint: str | None = None) -> None:
+    _echo(f"error: {message}", err=True)
+    if hint:
+        _echo(f"hint: {hint}", err=True)
+
+
+class SsmdocGroup(TyperGroup):
+    """Runs click in non-standalone mode so that every way out passes through one boundary."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        debug = _debug_requested(args)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except _UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # `ssmdoc` alone: the help, not an error
+                sys.exit(0)
+            command = exc.ctx.command_path if exc.ctx else "ssmdoc"
+            echo_error(exc.format_message(), f"see '{command} --help'")
+            sys.exit(2)
+        except (typer.Abort, KeyboardInterrupt):
+            echo_error("interrupted")
+            sys.exit(130)
+        except SsmdocError as exc:
+            if debug:
+                traceback.print_exc()
+            echo_error(exc.message, exc.hint)
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            # The reader went away (`ssmdoc ... | head`): not an error of ours.
+            sys.stderr.close()
+            sys.exit(0)
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+            if debug:
+                traceback.print_exc()
+                sys.exit(1)
+            echo_error(f"internal error: {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    cls=SsmdocGroup,
+    name="ssmdoc",
+    help="Read documents too long for a transformer: summarize, ask, watch — on hybrid state-space models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """ssmdoc: long-document analysis on hybrid state-space language models."""
+
+
+def main() -> None:
+    app()
+
+
+# Command modules register themselves on `app` when imported (one line each, keep sorted).
+from ssmdoc.cli import version as _version  # noqa: E402,F401
