@@ -1,0 +1,23 @@
+"""ssmdoc.models: the hybrid state-space language model (Mamba, Falcon-Mamba, Mamba-2, Jamba).
+
+Public names (docs/internals.md): load_config, ModelConfig, LayerSpec, estimate_state_bytes,
+transformer_kv_equivalent_bytes, load_pretrained, HybridLM, InferenceState.
+"""
+
+from .config import (
+    LayerSpec,
+    ModelConfig,
+    estimate_state_bytes,
+    load_config,
+    parse_config,
+    transformer_kv_equivalent_bytes,
+)
+
+__all__ = [
+    "LayerSpec",
+    "ModelConfig",
+    "estimate_state_bytes",
+    "load_config",
+    "parse_config",
+    "transformer_kv_equivalent_bytes",
+]
