@@ -1,0 +1,97 @@
+"""Inputs -> one lazy stream of segments: `-` is stdin, a directory is walked, a PDF is paged, text is read."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
+
+from ssmdoc.errors import InputError
+from ssmdoc.ingest.pdf import iter_pdf
+from ssmdoc.ingest.stdin import iter_stdin
+from ssmdoc.ingest.text import SNIFF_BYTES, binary_reason, iter_text_file, read_sample
+from ssmdoc.ingest.tree import iter_tree
+from ssmdoc.ingest.types import IngestOptions, IngestStats, Segment
+
+STDIN = "-"
+
+
+def _check(inputs: Sequence[str]) -> None:
+    """Fails before anything is read, so a typo in the last of ten inputs does not cost the first nine."""
+    if not inputs:
+        raise InputError("no input given", hint="name files, directories, or - for standard input")
+    if list(inputs).count(STDIN) > 1:
+        raise InputError("standard input (-) is named more than once")
+    for name in inputs:
+        if name == STDIN:
+            continue
+        if not os.path.exists(name):
+            hint = "check the path" if not os.path.islink(name) else "it is a broken symbolic link"
+            raise InputError(f"{name}: no such file or directory", hint=hint)
+        if not (os.path.isdir(name) or os.path.isfile(name)):
+            raise InputError(f"{name}: not a regular file or directory")
+        if not os.access(name, os.R_OK):
+            raise InputError(f"{name}: permission denied")
+
+
+def iter_segments(
+    inputs: Sequence[str],
+    options: IngestOptions | None = None,
+    stats: IngestStats | None = None,
+    stdin: BinaryIO | None = None,
+) -> Iterator[Segment]:
+    """All inputs' segments, in the order given, read lazily as the caller consumes them.
+
+    Raises InputError at once for a missing input, and while reading for an input that cannot be read at
+    all (an encrypted PDF without its password, a binary file named explicitly) or when, in the end, the
+    inputs held no text at all. `stdin` is the binary stream `-` stands for (default: sys.stdin.buffer).
+    """
+    inputs = [os.fspath(name) for name in inputs]
+    _check(inputs)
+    return _generate(inputs, options or IngestOptions(), stats if stats is not None else IngestStats(), stdin)
+
+
+def _generate(inputs, options, stats, stdin) -> Iterator[Segment]:
+    produced = False
+    for name in inputs:
+        for segment in _one(name, options, stats, stdin):
+            produced = True
+            yield segment
+    if not produced:
+        what = "the input" if len(inputs) == 1 else "any of the inputs"
+        raise InputError(f"nothing to read: no text in {what}", hint=_skipped_hint(stats))
+
+
+def _skipped_hint(stats: IngestStats) -> str | None:
+    if not stats.skipped:
+        return None
+    reasons = ", ".join(f"{len(paths)} {reason}" for reason, paths in sorted(stats.skipped.items()))
+    return f"files skipped: {reasons} (see --include/--exclude, --max-file-bytes)"
+
+
+def _one(name: str, options: IngestOptions, stats: IngestStats, stdin) -> Iterator[Segment]:
+    if name == STDIN:
+        yield from iter_stdin(options, stats, stdin)
+        return
+    if os.path.isdir(name):
+        yield from iter_tree(name, options, stats)
+        return
+    try:
+        size = os.path.getsize(name)
+        sample = read_sample(name)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from exc
+    if name.lower().endswith(".pdf") or sample.startswith(b"%PDF-"):
+        yield from iter_pdf(name, name, options, stats)
+    elif size == 0:
+        options.warn(f"{name}: empty file")
+    else:
+        reason = binary_reason(sample, complete=size <= SNIFF_BYTES)
+        if reason is not None:
+            raise InputError(
+                f"{name}: looks like a binary file, not text or PDF ({reason})",
+                hint="ssmdoc reads PDFs and UTF-8 text (.txt .md .log .json .csv, source code)",
+            )
+        yield from iter_text_file(name, name, options)
+    stats.files_read += 1
+    stats.bytes_read += size

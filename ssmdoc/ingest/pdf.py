@@ -1,0 +1,120 @@
+"""PDFs with pypdf: one segment per page, streamed; encrypted, damaged and scanned files handled with care.
+
+pypdf is a parser of untrusted bytes and can fail with almost any exception type on a hostile or truncated
+file, so its calls are wrapped broadly here and turned into InputError (the file) or a warning (a page).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from ssmdoc.errors import InputError
+from ssmdoc.ingest.types import IngestOptions, IngestStats, Segment, Source
+
+# pypdf reports recoverable damage through `logging`; without a handler Python's last-resort handler would
+# print those lines raw on stderr. We report damage ourselves (see _warn_pages), so silence them.
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
+
+
+def page_marker(path: str, page: int) -> str:
+    return f"=== {path}, page {page} ===\n"
+
+
+def _open(fh, display: str, options: IngestOptions):
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(fh, strict=False)
+    except Exception as exc:
+        raise InputError(
+            f"{display}: not a readable PDF ({_why(exc)})",
+            hint="the file may be truncated or not a PDF at all; try opening it in a PDF viewer",
+        ) from exc
+    if reader.is_encrypted:
+        _decrypt(reader, display, options.password)
+    return reader
+
+
+def _decrypt(reader, display: str, password: str | None) -> None:
+    from pypdf.errors import DependencyError
+
+    # Many PDFs are "encrypted" with an empty user password only to restrict printing: try that first.
+    for attempt in ("", password):
+        if attempt is None:
+            continue
+        try:
+            if reader.decrypt(attempt):
+                return
+        except DependencyError as exc:
+            raise InputError(
+                f"{display}: encrypted with AES, which needs the 'cryptography' package",
+                hint="pip install cryptography",
+            ) from exc
+        except Exception as exc:
+            raise InputError(f"{display}: cannot decrypt ({_why(exc)})") from exc
+    if password is None:
+        raise InputError(f"{display}: the PDF is encrypted", hint="pass its password with --password")
+    raise InputError(f"{display}: wrong password for the encrypted PDF", hint="check the --password value")
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+
+
+def page_ranges(pages: list[int]) -> str:
+    """[1, 2, 3, 7] -> '1-3, 7', for warnings that name many pages."""
+    out: list[str] = []
+    for page in sorted(pages):
+        if out and page == prev + 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{page}"
+        else:
+            out.append(str(page))
+        prev = page
+    return ", ".join(out)
+
+
+def iter_pdf(
+    path: str, display: str, options: IngestOptions, stats: IngestStats, kind: str = "pdf", root: str | None = None
+) -> Iterator[Segment]:
+    """One segment per page with text, opened by a page marker. The file stays open and pages are parsed one
+    at a time, so a PDF of thousands of pages is never held in memory as text."""
+    mode = "layout" if options.layout else "plain"
+    blank: list[int] = []
+    broken: list[int] = []
+    with open(path, "rb") as fh:
+        reader = _open(fh, display, options)
+        try:
+            n_pages = len(reader.pages)
+        except Exception as exc:
+            raise InputError(f"{display}: the page tree is damaged ({_why(exc)})") from exc
+        for index in range(n_pages):
+            number = index + 1
+            try:
+                text = reader.pages[index].extract_text(extraction_mode=mode) or ""
+            except Exception:
+                broken.append(number)
+                stats.unreadable_pages.append(f"{display} p.{number}")
+                continue
+            stats.pages_read += 1
+            if not text.strip():
+                blank.append(number)
+                stats.pages_without_text.append(f"{display} p.{number}")
+                continue
+            if not text.endswith("\n"):
+                text += "\n"
+            yield Segment(page_marker(display, number) + text, Source(kind, display, page=number, root=root))
+    if broken:
+        options.warn(f"{display}: could not read page(s) {page_ranges(broken)} (damaged); they are left out")
+    if blank and len(blank) + len(broken) < n_pages:
+        options.warn(f"{display}: no text layer on page(s) {page_ranges(blank)} (scanned? no OCR is done)")
+    if len(blank) + len(broken) == n_pages:
+        if n_pages == 0:
+            raise InputError(f"{display}: the PDF has no pages")
+        if not broken:
+            raise InputError(
+                f"{display}: no page has a text layer (a scanned document?)",
+                hint="run OCR first, e.g. `ocrmypdf in.pdf out.pdf`; ssmdoc does not do OCR",
+            )
+        raise InputError(f"{display}: no page could be read", hint="the file may be damaged or truncated")

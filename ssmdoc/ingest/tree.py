@@ -1,0 +1,151 @@
+"""Directory walks: every file a repository would track, in a stable order, each skipped file with its reason.
+
+`.gitignore` files are honoured at every level, with negations, through pathspec's gitignore semantics.
+As in git, the deepest `.gitignore` with a matching pattern decides, and an ignored directory is not
+entered (a negation cannot re-include a file inside it). `.git/` is never read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pathspec
+
+from ssmdoc.errors import InputError
+from ssmdoc.ingest.pdf import iter_pdf
+from ssmdoc.ingest.text import SNIFF_BYTES, binary_reason, iter_text_file, read_sample
+from ssmdoc.ingest.types import IngestOptions, IngestStats, Segment
+
+
+@dataclass(frozen=True)
+class _Ignore:
+    base: str  # directory of the .gitignore, relative to the walk root ("" for the root), with a trailing "/"
+    spec: pathspec.GitIgnoreSpec
+
+
+def _load_gitignore(directory: str, rel_dir: str, options: IngestOptions) -> _Ignore | None:
+    try:
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        options.warn(f"{rel_dir or '.'}/.gitignore: unreadable ({exc.strerror}); ignored")
+        return None
+    try:
+        return _Ignore(rel_dir, pathspec.GitIgnoreSpec.from_lines(lines))
+    except Exception as exc:  # a malformed pattern: report it and walk on without that file's rules
+        options.warn(f"{rel_dir or '.'}/.gitignore: cannot parse ({exc}); ignored")
+        return None
+
+
+def _ignored(rel: str, is_dir: bool, ignores: list[_Ignore]) -> bool:
+    """Whether the deepest .gitignore that has an opinion on `rel` excludes it."""
+    for ignore in reversed(ignores):
+        path = rel[len(ignore.base) :] + ("/" if is_dir else "")
+        result = ignore.spec.check_file(path)
+        if result.include is not None:
+            return result.include
+    return False
+
+
+def _globs(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec | None:
+    if not patterns:
+        return None
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(list(patterns))
+    except Exception as exc:
+        raise InputError(f"invalid --include/--exclude pattern: {exc}") from exc
+
+
+def iter_tree(root: str, options: IngestOptions, stats: IngestStats) -> Iterator[Segment]:
+    """Walks `root` depth-first with entries sorted by name, yielding each readable file's segments."""
+    include, exclude = _globs(options.include), _globs(options.exclude)
+    real_root = os.path.realpath(root)
+    visited: set[tuple[int, int]] = set()  # (device, inode) of directories entered: symlink loops stop here
+    display_root = root.rstrip("/") or "/"
+
+    def walk(directory: str, rel_dir: str, ignores: list[_Ignore]) -> Iterator[Segment]:
+        try:
+            st = os.stat(directory)
+            key = (st.st_dev, st.st_ino)
+            if key in visited:
+                stats.skip(rel_dir.rstrip("/"), "symlink loop")
+                return
+            visited.add(key)
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            stats.skip(rel_dir.rstrip("/") or display_root, f"unreadable ({exc.strerror or exc})")
+            return
+        here = _load_gitignore(directory, rel_dir, options)
+        ignores = ignores + [here] if here else ignores
+        for entry in entries:
+            rel = rel_dir + entry.name
+            if entry.name == ".git":
+                continue
+            try:
+                is_dir = entry.is_dir()  # follows symlinks; a loop or dangling link raises or says False
+                is_file = not is_dir and entry.is_file()
+            except OSError:
+                is_dir = is_file = False
+            if _ignored(rel, is_dir, ignores):
+                stats.skip(rel + ("/" if is_dir else ""), "gitignored")
+                continue
+            if (is_dir or is_file) and entry.is_symlink() and not _inside(os.path.realpath(entry.path), real_root):
+                # git stores a link, not what it points to; never read outside the tree through one
+                stats.skip(rel + ("/" if is_dir else ""), "symlink out of the tree")
+            elif is_dir:
+                yield from walk(entry.path, rel + "/", ignores)
+            elif not is_file:
+                stats.skip(rel, "broken symlink" if entry.is_symlink() else "not a regular file")
+            elif exclude is not None and exclude.match_file(rel):
+                stats.skip(rel, "excluded")
+            elif include is not None and not include.match_file(rel):
+                stats.skip(rel, "not included")
+            else:
+                yield from _read_file(entry.path, rel, display_root, options, stats)
+
+    yield from walk(root, "", [])
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _read_file(path: str, rel: str, root: str, options: IngestOptions, stats: IngestStats) -> Iterator[Segment]:
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            stats.skip(rel, "not a regular file")
+            return
+        if rel.lower().endswith(".pdf"):
+            # A PDF of a document collection is read page by page whatever its size; a bad one is skipped.
+            try:
+                yield from iter_pdf(path, rel, options, stats, kind="repo", root=root)
+            except InputError as exc:
+                stats.skip(rel, "unreadable PDF")
+                options.warn(f"skipped {exc.message}")
+                return
+            stats.files_read += 1
+            stats.bytes_read += st.st_size
+            return
+        if st.st_size > options.max_file_bytes:
+            stats.skip(rel, "too large")
+            return
+        if st.st_size == 0:
+            stats.skip(rel, "empty")
+            return
+        reason = binary_reason(read_sample(path), complete=st.st_size <= SNIFF_BYTES)
+        if reason is not None:
+            stats.skip(rel, "binary")
+            return
+        yield from iter_text_file(path, rel, options, kind="repo", root=root)
+    except OSError as exc:
+        stats.skip(rel, f"unreadable ({exc.strerror or exc})")
+        return
+    stats.files_read += 1
+    stats.bytes_read += st.st_size
