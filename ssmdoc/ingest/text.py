@@ -32,14 +32,14 @@ def binary_reason(sample: bytes, complete: bool) -> str | None:
     is not an error).
     """
     if b"\0" in sample:
-        return "binary (NUL bytes)"
+        return "contains NUL bytes"
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     text = decoder.decode(sample, final=complete)
     if not text:
         return None
     bad = sum(1 for ch in text if ch == "\ufffd" or (ch < " " and ch not in _TEXT_CONTROLS))
     if bad > len(text) / 10:
-        return "binary (not UTF-8 text)"
+        return "not UTF-8 text"
     return None
 
 

@@ -1,0 +1,119 @@
+"""`ssmdoc inspect`: what would be read, in tokens, and what the model's state would cost — without running it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ssmdoc.cli import app
+
+
+def _fmt_bytes(n: int) -> str:
+    from ssmdoc.report import human_bytes
+
+    return human_bytes(n)
+
+
+def _render(result, depth: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    total = result.total_tokens
+    approx = "" if result.exact else "~"
+    console.print(f"token counts: {result.counter}", markup=False, highlight=False)
+    table = Table()
+    table.add_column("source")
+    table.add_column("tokens", justify="right")
+    table.add_column("share", justify="right")
+    for level, node in result.tree.walk():
+        if node is result.tree or level > depth:
+            continue
+        label = "- (stdin)" if node.name == "-" else node.name
+        label += ("/" if node.kind in ("dir", "input-dir") and not node.name.endswith("/") else "")
+        more = " …" if level == depth and node.children else ""
+        share = f"{100 * node.tokens / total:.1f}%" if total else "-"
+        table.add_row("  " * (level - 1) + label + more, f"{approx}{node.tokens:,}", share)
+    console.print(table)
+
+    stats = result.stats
+    line = f"read {stats.files_read} file(s), {_fmt_bytes(stats.bytes_read)}"
+    if stats.pages_read:
+        line += f", {stats.pages_read} PDF page(s) with text"
+    console.print(line, markup=False, highlight=False)
+    for reason, paths in sorted(stats.skipped.items()):
+        examples = ", ".join(paths[:3]) + (", …" if len(paths) > 3 else "")
+        console.print(f"skipped {len(paths)} ({reason}): {examples}", markup=False, highlight=False)
+    if stats.pages_without_text:
+        console.print(f"pages without text: {len(stats.pages_without_text)}", markup=False, highlight=False)
+    if stats.unreadable_pages:
+        console.print(f"unreadable pages: {len(stats.unreadable_pages)}", markup=False, highlight=False)
+
+    summary = f"total: {approx}{total:,} tokens" + ("" if result.exact else " (estimate)")
+    model = result.model
+    if model is None:
+        console.print(summary + "; name a --model for its context and state size", markup=False, highlight=False)
+        return
+    if model.max_context:
+        fraction = total / model.max_context
+        summary += f", {100 * fraction:.1f}% of {model.name}'s {model.max_context:,}-token context"
+        if fraction > 1:
+            summary += " (more than it was trained on; ssmdoc streams it anyway)"
+    else:
+        summary += f"; {model.name} states no context limit"
+    console.print(summary, markup=False, highlight=False)
+    layers = ", ".join(f"{count} {kind}" for kind, count in model.layers.items())
+    parts = " + ".join(f"{key} {_fmt_bytes(value)}" for key, value in model.state_bytes.items())
+    console.print(
+        f"state after reading them ({model.architecture}: {layers}; {model.dtype}): {parts} = "
+        f"{_fmt_bytes(model.state_total)}",
+        markup=False,
+        highlight=False,
+    )
+    ratio = model.transformer_kv_bytes / model.state_total if model.state_total else 0
+    console.print(
+        f"a transformer of the same depth would hold {_fmt_bytes(model.transformer_kv_bytes)} of KV cache"
+        + (f" ({ratio:,.1f}x)" if ratio else ""),
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command()
+def inspect(
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUT...", help="PDFs, directories, text files; - for stdin.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint directory or Hub repo id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    depth: Annotated[int, typer.Option(help="Levels of the token tree to show (JSON has all).", min=1)] = 3,
+    password: Annotated[
+        str | None, typer.Option(envvar="SSMDOC_PDF_PASSWORD", help="Password of encrypted PDFs.")
+    ] = None,
+    layout: Annotated[bool, typer.Option("--layout", help="PDF: layout-preserving text extraction.")] = False,
+    include: Annotated[list[str] | None, typer.Option(help="Directories: read only files matching this glob.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Directories: skip files matching this glob.")] = None,
+    max_file_bytes: Annotated[int, typer.Option(help="Directories: skip larger files.", min=1)] = 1 << 20,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Count what INPUT... holds in tokens, per source and directory, without running the model.
+
+    With --model, tokens are the model's own and the summary adds its context and the memory its state
+    (and a transformer's KV cache) would take for that many tokens. Without, counts are an estimate.
+
+    Examples: ssmdoc inspect contract.pdf | ssmdoc inspect repo/ --exclude '*.lock' -m state-spaces/mamba-130m-hf
+    """
+    from ssmdoc.ingest import IngestOptions
+    from ssmdoc.inspect import inspect_inputs
+
+    options = IngestOptions(
+        password=password,
+        layout=layout,
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+        max_file_bytes=max_file_bytes,
+    )
+    result = inspect_inputs(inputs, options, model=model)
+    if as_json:
+        typer.echo(result.to_json())
+    else:
+        _render(result, depth)
