@@ -154,3 +154,24 @@ def test_weights_fingerprint_tracks_the_weights_layout(tmp_path):
     save_file({"w": torch.zeros(4, 5)}, str(b / "model.safetensors"))
     assert weights_fingerprint(a) == weights_fingerprint(a)
     assert weights_fingerprint(a) != weights_fingerprint(b)
+
+
+def test_state_info_and_rm_commands(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "doc.state"
+    save_state(path, _tensors(), _meta())
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ssmdoc", *a], capture_output=True, text=True, timeout=120)
+    proc = run("state", "info", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["state_bytes"] == {"ssm": 768, "conv": 288, "kv": 160}
+    assert info["model"] == "tiny/mamba" and info["token_count"] == 1234
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 1
+    path.write_bytes(bytes(raw))
+    proc = run("state", "info", str(path))
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+    proc = run("state", "rm", str(path))  # a damaged state is still a state file: it can be removed
+    assert proc.returncode == 0 and "removed" in proc.stdout and not path.exists()
