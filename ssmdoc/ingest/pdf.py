@@ -6,7 +6,9 @@ file, so its calls are wrapped broadly here and turned into InputError (the file
 
 from __future__ import annotations
 
+import io
 import logging
+import re
 from collections.abc import Iterator
 
 from ssmdoc.errors import InputError
@@ -27,12 +29,42 @@ def _open(fh, display: str, options: IngestOptions):
     try:
         reader = PdfReader(fh, strict=False)
     except Exception as exc:
-        raise InputError(
-            f"{display}: not a readable PDF ({_why(exc)})",
-            hint="the file may be truncated or not a PDF at all; try opening it in a PDF viewer",
-        ) from exc
+        reader = _recover(fh, display, options)
+        if reader is None:
+            raise InputError(
+                f"{display}: not a readable PDF ({_why(exc)})",
+                hint="the file may be truncated or not a PDF at all; try opening it in a PDF viewer",
+            ) from exc
     if reader.is_encrypted:
         _decrypt(reader, display, options.password)
+    return reader
+
+
+MAX_RECOVER_BYTES = 256 << 20
+_OBJ = re.compile(rb"(\d+)\s+\d+\s+obj\b")
+
+
+def _recover(fh, display: str, options: IngestOptions):
+    """Best effort for a truncated file: pypdf needs a trailer to start from, and a truncated PDF has lost
+    it (it sits at the end). A synthetic trailer with an invalid startxref makes pypdf rebuild the
+    cross-reference table by scanning for objects and find the catalog by its /Type; its /Size must cover
+    the object numbers present. The repaired copy is held in memory, hence the size cap."""
+    from pypdf import PdfReader
+
+    try:
+        fh.seek(0)
+        data = fh.read(MAX_RECOVER_BYTES + 1)
+        if len(data) > MAX_RECOVER_BYTES or not data.lstrip().startswith(b"%PDF-"):
+            return None
+        numbers = [int(n) for n in _OBJ.findall(data)]
+        if not numbers:
+            return None
+        tail = b"\ntrailer\n<< /Size %d >>\nstartxref\n0\n%%%%EOF\n" % (max(numbers) + 1)
+        reader = PdfReader(io.BytesIO(data + tail), strict=False)
+        reader.pages[0] if len(reader.pages) else None  # fails here, not later, if the tree is unusable
+    except Exception:
+        return None
+    options.warn(f"{display}: damaged or truncated PDF; reading what can be recovered")
     return reader
 
 
@@ -108,10 +140,10 @@ def iter_pdf(
     if broken:
         options.warn(f"{display}: could not read page(s) {page_ranges(broken)} (damaged); they are left out")
     if blank and len(blank) + len(broken) < n_pages:
-        options.warn(f"{display}: no text layer on page(s) {page_ranges(blank)} (scanned? no OCR is done)")
+        options.warn(f"{display}: no text on page(s) {page_ranges(blank)} (scanned, or damaged? no OCR is done)")
     if len(blank) + len(broken) == n_pages:
         if n_pages == 0:
-            raise InputError(f"{display}: the PDF has no pages")
+            raise InputError(f"{display}: the PDF has no pages (damaged or truncated?)")
         if not broken:
             raise InputError(
                 f"{display}: no page has a text layer (a scanned document?)",
