@@ -12,8 +12,14 @@ from .config import (
     parse_config,
     transformer_kv_equivalent_bytes,
 )
+from .loader import load_pretrained
+from .model import HybridLM
+from .state import InferenceState
 
 __all__ = [
+    "HybridLM",
+    "InferenceState",
+    "load_pretrained",
     "LayerSpec",
     "ModelConfig",
     "estimate_state_bytes",

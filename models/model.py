@@ -1,0 +1,126 @@
+"""The hybrid stack: embedding, blocks built from the config's layer list, final norm, LM head.
+
+    h = embed(ids)
+    for each block:  h = h + mixer(norm(h), state)   [h = h + ffn(ffn_norm(h))]
+    logits = lm_head(norm_f(h))
+
+A call continues the sequence held in `state`. Long calls are cut into internal blocks of `block_size`
+tokens that go through every layer in turn, so activations stay O(block) however long the input, and the
+LM head runs only on the positions whose logits were asked for.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .attention import Attention
+from .config import LayerSpec, ModelConfig
+from .ffn import MLP, MoE
+from .mamba1 import Mamba1Mixer
+from .mamba2 import Mamba2Mixer
+from .norms import RMSNorm
+from .state import InferenceState
+
+MIXERS = {"mamba1": Mamba1Mixer, "mamba2": Mamba2Mixer, "attention": Attention}
+FFNS = {"mlp": MLP, "moe": MoE}
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, spec: LayerSpec):
+        super().__init__()
+        self.norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
+        self.mixer = MIXERS[spec.mixer](cfg)
+        self.residual_multiplier = cfg.residual_multiplier
+        if spec.ffn != "none":
+            self.ffn_norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
+            self.ffn = FFNS[spec.ffn](cfg)
+        else:
+            self.ffn_norm = self.ffn = None
+
+    def forward(self, h: torch.Tensor, layer_state) -> torch.Tensor:
+        h = h + self.residual_multiplier * self.mixer(self.norm(h), layer_state)
+        if self.ffn is not None:
+            h = h + self.residual_multiplier * self.ffn(self.ffn_norm(h))
+        return h
+
+
+class HybridLM(nn.Module):
+    """A causal LM whose layer layout is `config.layers`; see ssmdoc.models.load_pretrained."""
+
+    block_size = 2048  # tokens per internal block of a long call
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.layers = nn.ModuleList(Block(config, spec) for spec in config.layers)
+        self.norm_f = RMSNorm(config.hidden_size, config.norm_eps)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        if config.tie_word_embeddings:
+            self.lm_head.weight = self.embed.weight
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.embed.weight.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.embed.weight.device
+
+    def new_state(self, batch_size: int = 1, kv_window: int | None = None) -> InferenceState:
+        """An empty state: the start of a sequence. kv_window: attention keeps only the last N keys."""
+        return InferenceState.empty(self, batch_size=batch_size, kv_window=kv_window)
+
+    def weights_nbytes(self) -> int:
+        """Bytes of the parameters (a tied LM head counted once)."""
+        seen, total = set(), 0
+        for p in self.parameters():
+            if p.data_ptr() not in seen:
+                seen.add(p.data_ptr())
+                total += p.nbytes
+        return total
+
+    @torch.no_grad()
+    def forward(self, input_ids: torch.Tensor, state: InferenceState | None = None,
+                logits: str = "all") -> torch.Tensor | None:
+        """input_ids (b, l) -> float32 logits (b, l, vocab) ("all"), (b, 1, vocab) ("last") or None ("none").
+
+        With a state the call continues its sequence and advances it in place; without one the ids are a
+        whole sequence on their own.
+        """
+        if logits not in ("all", "last", "none"):
+            raise ValueError(f"logits must be 'all', 'last' or 'none', not {logits!r}")
+        if input_ids.dim() != 2:
+            raise ValueError(f"input_ids must be (batch, length), got shape {tuple(input_ids.shape)}")
+        b, l = input_ids.shape
+        if state is None:
+            state = self.new_state(batch_size=b)
+        elif state.batch_size != b:
+            raise ValueError(f"state holds batch {state.batch_size}, input_ids batch {b}")
+        if l == 0:
+            if logits == "last":
+                raise ValueError("logits='last' needs at least one token")
+            return None if logits == "none" else torch.empty(b, 0, self.config.vocab_size, device=self.device)
+        input_ids = input_ids.to(self.device)
+        out = torch.empty(b, l, self.config.vocab_size, device=self.device) if logits == "all" else None
+        h = None
+        for start in range(0, l, self.block_size):
+            stop = min(l, start + self.block_size)
+            h = self.embed(input_ids[:, start:stop])  # (b, block, d)
+            if self.config.embedding_multiplier != 1.0:
+                h = h * self.config.embedding_multiplier
+            for block, layer_state in zip(self.layers, state.layers):
+                h = block(h, layer_state)
+            state.seen_tokens += stop - start
+            if out is not None:
+                out[:, start:stop] = self._logits(h)
+        if logits == "last":
+            return self._logits(h[:, -1:])
+        return out
+
+    def _logits(self, h: torch.Tensor) -> torch.Tensor:
+        logits = self.lm_head(self.norm_f(h)).float()
+        if self.config.logits_scaling != 1.0:
+            logits = logits / self.config.logits_scaling
+        return logits

@@ -1,0 +1,192 @@
+"""The inference state carried across chunks: per layer a conv + SSM state, or a KV cache.
+
+Its size does not grow with the input except for the KV caches of the (few) attention layers, and those
+stop growing too when a `kv_window` is set. One InferenceState is threaded explicitly through every call.
+
+Shapes (b = batch):
+    Mamba-1  conv (b, d_inner, k-1)    ssm (b, d_inner, n)        float32
+    Mamba-2  conv (b, conv_dim, k-1)   ssm (b, heads, head_dim, n) float32
+    attention  k, v (b, kv_heads, t, head_dim) with t = tokens kept
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ssmdoc.errors import StateFileError
+
+SSM_DTYPE = torch.float32  # the recurrence accumulates over millions of steps: never below float32
+
+
+@dataclass
+class SSMState:
+    conv: torch.Tensor  # the last k-1 inputs of the causal conv, in the model's dtype
+    ssm: torch.Tensor  # the recurrent state h, float32
+
+
+class KVCache:
+    """Keys and values of one attention layer, in a buffer that grows by doubling.
+
+    With `window` set only the last `window` positions are kept: when the buffer is full the kept tail
+    moves to the front, so appending stays amortised O(1) per token.
+    """
+
+    def __init__(self, batch: int, kv_heads: int, head_dim: int, dtype, device, window: int | None = None):
+        self.window = window
+        self.length = 0  # positions held
+        self._k = torch.empty(batch, kv_heads, 0, head_dim, dtype=dtype, device=device)
+        self._v = torch.empty_like(self._k)
+
+    @property
+    def keys(self) -> torch.Tensor:
+        return self._k[:, :, : self.length]
+
+    @property
+    def values(self) -> torch.Tensor:
+        return self._v[:, :, : self.length]
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> None:
+        """Add (b, kv_heads, L, head_dim) keys and values (apply_window() drops the old ones later)."""
+        needed = self.length + k.shape[2]
+        if needed > self._k.shape[2]:
+            self._grow(needed)
+        self._k[:, :, self.length : needed] = k
+        self._v[:, :, self.length : needed] = v
+        self.length = needed
+
+    def apply_window(self) -> None:
+        """Drop the positions that fell out of the window (after the queries that needed them ran)."""
+        if self.window is not None and self.length > self.window:
+            self.trim(self.window)
+
+    def trim(self, keep: int) -> None:
+        """Keep only the last `keep` positions (the caller has used the older ones already)."""
+        if self.length <= keep:
+            return
+        start = self.length - keep
+        if self._k.shape[2] > 4 * keep + 64:  # a long prefill left a large buffer: give the memory back
+            self._k = self._k[:, :, start : self.length].clone()
+            self._v = self._v[:, :, start : self.length].clone()
+        else:
+            self._k[:, :, :keep] = self._k[:, :, start : self.length].clone()
+            self._v[:, :, :keep] = self._v[:, :, start : self.length].clone()
+        self.length = keep
+
+    def _grow(self, needed: int) -> None:
+        capacity = max(needed, 2 * self._k.shape[2], 64)
+        if self.window is not None:  # never more than a window plus the chunk being added
+            capacity = max(needed, min(capacity, 2 * self.window))
+        shape = (*self._k.shape[:2], capacity, self._k.shape[3])
+        k = self._k.new_empty(shape)
+        v = self._v.new_empty(shape)
+        k[:, :, : self.length] = self.keys
+        v[:, :, : self.length] = self.values
+        self._k, self._v = k, v
+
+    def clone(self) -> "KVCache":
+        other = KVCache.__new__(KVCache)
+        other.window, other.length = self.window, self.length
+        other._k, other._v = self.keys.clone(), self.values.clone()
+        return other
+
+    def nbytes(self) -> int:
+        """Bytes of the positions held (the buffer may be up to twice that while it grows)."""
+        return self.keys.nbytes + self.values.nbytes
+
+
+class InferenceState:
+    """Everything a model needs to continue a sequence: `layers[i]` is an SSMState or a KVCache."""
+
+    def __init__(self, layers: list, seen_tokens: int = 0, kv_window: int | None = None):
+        self.layers = layers
+        self.seen_tokens = seen_tokens  # tokens consumed so far; the position of the next one
+        self.kv_window = kv_window
+
+    @classmethod
+    def empty(cls, model, batch_size: int = 1, kv_window: int | None = None) -> "InferenceState":
+        cfg = model.config
+        param = next(model.parameters())
+        dtype, device = param.dtype, param.device
+        if kv_window is not None and kv_window < 1:
+            raise ValueError("kv_window must be at least 1")
+        layers = []
+        for spec in cfg.layers:
+            if spec.mixer == "attention":
+                layers.append(KVCache(batch_size, cfg.num_key_value_heads, cfg.head_dim, dtype, device, kv_window))
+                continue
+            if spec.mixer == "mamba1":
+                ssm_shape = (batch_size, cfg.ssm_inner_size, cfg.ssm_state_size)
+            else:
+                ssm_shape = (batch_size, cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_state_size)
+            layers.append(SSMState(
+                conv=torch.zeros(batch_size, cfg.ssm_conv_dim, cfg.conv_kernel - 1, dtype=dtype, device=device),
+                ssm=torch.zeros(ssm_shape, dtype=SSM_DTYPE, device=device),
+            ))
+        return cls(layers, 0, kv_window)
+
+    @property
+    def batch_size(self) -> int:
+        first = self.layers[0]
+        return first.conv.shape[0] if isinstance(first, SSMState) else first.keys.shape[0]
+
+    def nbytes(self) -> dict[str, int]:
+        sizes = {"ssm": 0, "conv": 0, "kv": 0}
+        for layer in self.layers:
+            if isinstance(layer, KVCache):
+                sizes["kv"] += layer.nbytes()
+            else:
+                sizes["ssm"] += layer.ssm.nbytes
+                sizes["conv"] += layer.conv.nbytes
+        return sizes
+
+    def clone(self) -> "InferenceState":
+        layers = [
+            layer.clone() if isinstance(layer, KVCache) else SSMState(layer.conv.clone(), layer.ssm.clone())
+            for layer in self.layers
+        ]
+        return InferenceState(layers, self.seen_tokens, self.kv_window)
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        """Flat name -> tensor dict (contiguous, CPU-independent names) for saving with safetensors."""
+        out = {}
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, KVCache):
+                out[f"layers.{i}.k"] = layer.keys.contiguous()
+                out[f"layers.{i}.v"] = layer.values.contiguous()
+            else:
+                out[f"layers.{i}.conv"] = layer.conv.contiguous()
+                out[f"layers.{i}.ssm"] = layer.ssm.contiguous()
+        return out
+
+    @classmethod
+    def from_tensors(cls, model, tensors: dict[str, torch.Tensor], seen_tokens: int,
+                     kv_window: int | None = None) -> "InferenceState":
+        """Rebuild a state saved with to_tensors() for `model`; StateFileError when it does not fit."""
+        template = cls.empty(model, batch_size=1, kv_window=kv_window)
+        expected = set(template.to_tensors())
+        if set(tensors) != expected:
+            missing = sorted(expected - set(tensors))[:5]
+            extra = sorted(set(tensors) - expected)[:5]
+            raise StateFileError(f"the saved state does not fit this model (missing {missing}, unexpected {extra})")
+        batch = next(iter(tensors.values())).shape[0]
+        state = cls.empty(model, batch_size=batch, kv_window=kv_window)
+        for i, layer in enumerate(state.layers):
+            if isinstance(layer, KVCache):
+                k, v = tensors[f"layers.{i}.k"], tensors[f"layers.{i}.v"]
+                ref = layer.keys
+                if k.shape != v.shape or k.shape[:2] != ref.shape[:2] or k.shape[3:] != ref.shape[3:]:
+                    raise StateFileError(f"saved KV cache of layer {i} has shape {tuple(k.shape)}, "
+                                         f"expected (batch, {ref.shape[1]}, tokens, {ref.shape[3]})")
+                layer.append(k.to(ref.device, ref.dtype), v.to(ref.device, ref.dtype))
+                layer.apply_window()
+            else:
+                for name in ("conv", "ssm"):
+                    saved, ref = tensors[f"layers.{i}.{name}"], getattr(layer, name)
+                    if saved.shape != ref.shape:
+                        raise StateFileError(f"saved {name} state of layer {i} has shape {tuple(saved.shape)}, "
+                                             f"expected {tuple(ref.shape)}")
+                    ref.copy_(saved)
+        state.seen_tokens = int(seen_tokens)
+        return state
