@@ -1,0 +1,139 @@
+"""Mamba-1 selective scan on plain torch ops: the CPU engine's hot path.
+
+Dimension letters: b batch, d channels (d_inner), g groups of B/C, e = d // g channels per group,
+n state size, L length, T tokens per chunk, m sub-blocks per chunk, k tokens per sub-block (T = m * k).
+
+The recurrence h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t is linear, so inside a sub-block of k tokens it
+has the closed form (c_t = A * sum_{r<=t} delta_r, the decay since the sub-block began):
+
+    h_t = exp(c_t) * (h_0 + sum_{s<=t} exp(-c_s) delta_s B_s u_s)
+
+which is a handful of whole-tensor ops (one exp, one cumsum) instead of k dependent steps. exp(-c_s) grows
+as the decay accumulates, so the form is used only while |c| <= MAX_DECAY inside every sub-block (float32
+then keeps ~eps * MAX_DECAY relative error per term and cannot overflow). The m sub-blocks of a chunk are
+then chained by a short loop over their end states, and chunks by the carried state, so memory is
+O(b d n T), never O(b d n L). A chunk whose decay is too steep for the closed form (a channel with a huge
+delta * |A|) falls back to a log-depth (Hillis-Steele) scan, which only multiplies decays and cannot overflow.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+MAX_DECAY = 30.0  # bound on |c| inside a sub-block: exp(30) ~ 1e13 stays far from float32 overflow
+SUB = 16  # k: tokens per sub-block
+ELEMS_PER_CHUNK = 1 << 21  # b*d*n*T per chunk buffer (8 MiB in float32): sized to stay cache-friendly
+
+
+def _chunk_len(b: int, d: int, n: int, L: int) -> int:
+    T = SUB
+    while T * 2 * b * d * n <= ELEMS_PER_CHUNK and T < 256:
+        T *= 2
+    return min(T, -(-L // SUB) * SUB)
+
+
+def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
+                         initial_state=None, return_last_state=False):
+    """Same contract as `ssmdoc.kernels.selective_scan`; state and arithmetic in float32."""
+    b, d, L = u.shape
+    n = A.shape[1]
+    Bg = B if B.dim() == 4 else B[:, None]  # (b, g, n, L)
+    Cg = C if C.dim() == 4 else C[:, None]
+    g = Bg.shape[1]
+    e = d // g
+    f32 = torch.float32
+
+    dl = delta.to(f32)
+    if delta_bias is not None:
+        dl = dl + delta_bias.to(f32)[:, None]
+    if delta_softplus:
+        dl = F.softplus(dl)
+    uf = u.to(f32)
+    du = dl * uf  # (b, d, L)
+
+    # Pad the length to whole sub-blocks with delta = 0 and input 0: the state passes through unchanged.
+    Lp = -(-L // SUB) * SUB
+    if Lp != L:
+        pad = (0, Lp - L)
+        dl, du = F.pad(dl, pad), F.pad(du, pad)
+        Bg, Cg = F.pad(Bg, pad), F.pad(Cg, pad)
+    Af = A.to(f32).view(1, g, e, n, 1, 1)  # broadcasts against (b, g, e, n, m, k)
+    # Decay since the start of each sub-block, per channel before multiplying by A: (b, d, Lp/k, k)
+    S = dl.view(b, d, Lp // SUB, SUB).cumsum(-1)
+    # Steepest decay any sub-block reaches, per sub-block: (b, d, Lp/k) -> max over (b, d)
+    steep = (S[..., -1] * A.to(f32).abs().amax(-1)[None, :, None]).amax(dim=(0, 1))  # (Lp/k,)
+
+    h = (torch.zeros(b, d, n, dtype=f32, device=u.device) if initial_state is None
+         else initial_state.to(f32).clone())
+    y = torch.empty(b, d, Lp, dtype=f32, device=u.device)
+    T = _chunk_len(b, d, n, L)
+    bufs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    for s0 in range(0, Lp, T):
+        t1 = min(s0 + T, Lp)
+        Tc, m = t1 - s0, (t1 - s0) // SUB
+        if Tc not in bufs:
+            bufs[Tc] = (torch.empty(b, g, e, n, m, SUB, dtype=f32, device=u.device),
+                        torch.empty(b, g, e, n, m, SUB, dtype=f32, device=u.device))
+        E, W = bufs[Tc]
+        Bc = Bg[..., s0:t1].to(f32).view(b, g, 1, n, m, SUB)
+        Cc = Cg[..., s0:t1].to(f32).view(b, g, 1, n, m, SUB)
+        duc = du[..., s0:t1].view(b, g, e, 1, m, SUB)
+        if float(steep[s0 // SUB:t1 // SUB].max()) <= MAX_DECAY:
+            h = _chunk_closed_form(E, W, S[:, :, s0 // SUB:t1 // SUB].reshape(b, g, e, 1, m, SUB), Af,
+                                   duc, Bc, Cc, h.view(b, g, e, n), y[..., s0:t1])
+        else:
+            h = _chunk_log_depth(E, W, dl[..., s0:t1].reshape(b, g, e, 1, m, SUB), Af, duc, Bc, Cc,
+                                 h.view(b, g, e, n), y[..., s0:t1])
+        h = h.view(b, d, n)
+
+    y = y[..., :L]
+    if D is not None:
+        y = y + D.to(f32)[:, None] * uf
+    if z is not None:
+        y = y * F.silu(z.to(f32))
+    y = y.to(u.dtype)
+    return (y, h) if return_last_state else y
+
+
+def _chunk_closed_form(E, W, S, Af, duc, Bc, Cc, h, y_out):
+    """One chunk by the closed form per sub-block. E, W: scratch (b, g, e, n, m, k); h: (b, g, e, n)."""
+    b, g, e, n, m, k = E.shape
+    torch.mul(S, Af, out=E).exp_()  # exp(c_t) <= 1
+    torch.reciprocal(E, out=W)  # exp(-c_s) <= exp(MAX_DECAY)
+    W.mul_(duc).mul_(Bc).cumsum_(-1)  # sum_{s<=t} exp(-c_s) delta_s B_s u_s within each sub-block
+    # Chain the sub-blocks: the state entering sub-block j, from its predecessor's end state.
+    decay_end, local_end = E[..., -1], W[..., -1]  # (b, g, e, n, m)
+    h_in = torch.empty(b, g, e, n, m, dtype=E.dtype, device=E.device)
+    for j in range(m):
+        h_in[..., j] = h
+        h = decay_end[..., j] * (local_end[..., j] + h)
+    W.add_(h_in[..., None])  # h_t = exp(c_t) * (h_in + local sum)
+    E.mul_(Cc).mul_(W)
+    torch.sum(E, dim=3, out=y_out.view(b, g, e, m, k))  # y_t = <C_t, h_t>
+    return h
+
+
+def _chunk_log_depth(E, W, dl, Af, duc, Bc, Cc, h, y_out):
+    """Fallback for steep decays: Hillis-Steele scan of (decay, input) pairs over the whole chunk."""
+    b, g, e, n, m, k = E.shape
+    T = m * k
+    a = torch.mul(dl, Af, out=E).exp_().view(b, g, e, n, T)  # per-step decay, may underflow to 0: fine
+    x = torch.mul(duc, Bc, out=W).view(b, g, e, n, T)
+    x[..., 0].addcmul_(a[..., 0], h)
+    a2, x2 = torch.empty_like(a), torch.empty_like(x)
+    step = 1
+    while step < T:
+        # After this level x[t] holds the state from the inputs of the last 2*step tokens (and h).
+        torch.addcmul(x[..., step:], a[..., step:], x[..., :-step], out=x2[..., step:])
+        x2[..., :step] = x[..., :step]
+        if 2 * step < T:
+            torch.mul(a[..., step:], a[..., :-step], out=a2[..., step:])
+            a2[..., :step] = a[..., :step]
+            a, a2 = a2, a
+        x, x2 = x2, x
+        step *= 2
+    h = x[..., -1].clone()
+    x.mul_(Cc.view(b, g, 1, n, T))
+    torch.sum(x, dim=3, out=y_out.view(b, g, e, T))
+    return h
