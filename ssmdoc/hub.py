@@ -20,8 +20,8 @@ DEFAULT_MODEL = "ai21labs/AI21-Jamba2-3B"
 # Checkpoints known to load and to be worth a user's download; shown by `ssmdoc models`.
 RECOMMENDED_MODELS: tuple[tuple[str, str], ...] = (
     (DEFAULT_MODEL, "Jamba hybrid (Mamba + attention + MoE), 256K context, chat template — the default"),
-    ("state-spaces/mamba-130m-hf", "pure Mamba-1, small; no chat template (plain prompts)"),
-    ("state-spaces/mamba-2.8b-hf", "pure Mamba-1, larger; no chat template (plain prompts)"),
+    ("tiiuae/falcon-mamba-7b-instruct", "Falcon-Mamba, pure SSM (no attention at all), chat template"),
+    ("state-spaces/mamba-130m-hf", "pure Mamba-1, tiny and fast for trying ssmdoc out; a base model, no chat template"),
 )
 
 # Only what the engine reads: weights in safetensors (never pickles), the config and the tokenizer.

@@ -1,0 +1,127 @@
+"""Options shared by summarize / ask / watch, and the helpers that render their output.
+
+Streams: the answer goes to stdout (or one JSON object with --json); progress, warnings and the report go
+to stderr, progress only when stderr is a terminal and --quiet is not given.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from ssmdoc.hub import DEFAULT_MODEL
+
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", envvar="SSMDOC_MODEL", show_envvar=True,
+        help="Checkpoint directory or Hugging Face repo id.",
+    ),
+]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="auto (the checkpoint's), float32, bfloat16 or float16.")]
+ChunkOpt = Annotated[int, typer.Option("--chunk-tokens", min=1, help="Tokens fed to the model per step.")]
+StrategyOpt = Annotated[
+    str,
+    typer.Option(
+        "--strategy",
+        help="auto: map-reduce only when the input exceeds the model's context; stream: always one pass; "
+        "map-reduce: always by context-sized windows.",
+    ),
+]
+MaxNewOpt = Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest answer, in tokens.")]
+TempOpt = Annotated[float, typer.Option("--temperature", min=0.0, help="0 is greedy (deterministic).")]
+TopPOpt = Annotated[float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling threshold.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Sampling seed, for repeatable sampling.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help='One JSON object on stdout: {"task","model","output","sources","report"}.')
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no report on stderr.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Tracebacks for errors (also SSMDOC_DEBUG=1).")]
+
+DEFAULTS = dict(model=DEFAULT_MODEL, device="auto", dtype="auto", chunk_tokens=2048, strategy="auto",
+                max_new_tokens=512, temperature=0.0, top_p=1.0)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def stdout_text(text: str) -> None:
+    """Stream a piece of the answer; flushed so that a pipe sees it as it is generated."""
+    typer.echo(text, nl=False)
+    sys.stdout.flush()
+
+
+def print_json(obj: dict) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """One status line on stderr while reading: tokens, tokens/s, memory. Silent unless on a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and _stderr_is_tty()
+        self._status = None
+        self._last = 0.0
+
+    @contextmanager
+    def show(self, message: str):
+        if not self.enabled:
+            yield self
+            return
+        from rich.console import Console
+
+        with Console(stderr=True).status(message) as status:
+            self._status = status
+            try:
+                yield self
+            finally:
+                self._status = None
+
+    def tokens(self, read: int, elapsed: float) -> None:
+        now = time.monotonic()
+        if self._status is None or now - self._last < 0.2:  # redrawing is not free; 5 times a second is plenty
+            return
+        self._last = now
+        from ssmdoc.report import human_bytes, peak_rss_bytes
+
+        rate = read / elapsed if elapsed > 0 else 0.0
+        self._status.update(
+            f"reading: {read:,} tokens, {rate:,.0f} tokens/s, peak memory {human_bytes(peak_rss_bytes())}"
+        )
+
+
+def load(model: str, device: str, dtype: str, quiet: bool):
+    """Load the engine, with a spinner on a terminal (a multi-GB checkpoint takes a while)."""
+    from ssmdoc.pipeline import load_engine
+
+    with Progress(not quiet).show(f"loading {model} ..."):
+        return load_engine(model, device=device, dtype=dtype)
+
+
+def finish(result, json_out: bool, quiet: bool) -> None:
+    """Print what follows the streamed answer: the JSON object, or a newline and the report table."""
+    from ssmdoc.report import render_report
+
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        if result.output and not result.output.endswith("\n"):
+            typer.echo("")
+        if not quiet:
+            render_report(result.report)
+    if result.answer_interrupted:
+        raise KeyboardInterrupt  # the error boundary says "interrupted" and exits 130

@@ -1,0 +1,108 @@
+"""`ssmdoc models`: the architectures ssmdoc runs, the checkpoints we recommend, and what is cached locally."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ssmdoc.cli import app
+
+# What each architecture's layers are; the list of architectures itself comes from the config parsers.
+LAYOUTS = {
+    "MambaForCausalLM": "Mamba-1 layers only",
+    "FalconMambaForCausalLM": "Mamba-1 layers with B/C/dt norms (Falcon-Mamba)",
+    "Mamba2ForCausalLM": "Mamba-2 (SSD) layers only",
+    "JambaForCausalLM": "Mamba-1 + attention every few layers, MoE feed-forward (Jamba)",
+}
+
+
+def _cached_architecture(snapshot) -> str:
+    """The checkpoint's architecture, or why ssmdoc cannot run it."""
+    from ssmdoc.errors import ModelError
+    from ssmdoc.models import load_config
+
+    try:
+        return load_config(snapshot).architecture
+    except ModelError as exc:
+        return f"not supported: {exc.message}"
+
+
+def models_info() -> dict:
+    """Everything `ssmdoc models` shows, as data (also its --json output)."""
+    from ssmdoc.hub import DEFAULT_MODEL, RECOMMENDED_MODELS, cached_models
+    from ssmdoc.models.config import PARSERS
+
+    cached = cached_models()
+    cached_ids = {m.repo_id for m in cached if m.has_weights}
+    return {
+        "default": DEFAULT_MODEL,
+        "architectures": [{"architecture": a, "layers": LAYOUTS.get(a, "")} for a in PARSERS],
+        "recommended": [
+            {"repo_id": repo, "note": note, "cached": repo in cached_ids} for repo, note in RECOMMENDED_MODELS
+        ],
+        "cached": [
+            {
+                "repo_id": m.repo_id,
+                "size_bytes": m.size_on_disk,
+                "path": str(m.snapshot),
+                "has_weights": m.has_weights,
+                "architecture": _cached_architecture(m.snapshot),
+            }
+            for m in cached
+        ],
+    }
+
+
+@app.command("models")
+def models(
+    json_out: Annotated[bool, typer.Option("--json", help="The same information as one JSON object.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks for errors.")] = False,
+) -> None:
+    """List supported architectures, recommended checkpoints, and the models in the local Hugging Face cache.
+
+    Examples:
+
+        ssmdoc models
+
+        hf download ai21labs/AI21-Jamba2-3B && ssmdoc models --json
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from ssmdoc.cli.common import print_json
+    from ssmdoc.hub import hub_cache_dir
+    from ssmdoc.report import human_bytes
+
+    info = models_info()
+    if json_out:
+        print_json(info)
+        return
+    console = Console()
+    table = Table(title="Supported architectures", title_justify="left")
+    table.add_column("architecture")
+    table.add_column("layers")
+    for row in info["architectures"]:
+        table.add_row(row["architecture"], row["layers"])
+    console.print(table)
+
+    table = Table(title="Recommended checkpoints", title_justify="left")
+    table.add_column("repo id")
+    table.add_column("cached")
+    table.add_column("notes")
+    for row in info["recommended"]:
+        table.add_row(row["repo_id"], "yes" if row["cached"] else "no", row["note"])
+    console.print(table)
+
+    if not info["cached"]:
+        console.print(f"No models in the local cache ({hub_cache_dir()}).", markup=False, highlight=False)
+        console.print(f"Download one with: hf download {info['default']}", markup=False, highlight=False)
+        return
+    table = Table(title=f"In the local cache ({hub_cache_dir()})", title_justify="left")
+    table.add_column("repo id")
+    table.add_column("size", justify="right")
+    table.add_column("architecture")
+    for row in info["cached"]:
+        arch = row["architecture"] if row["has_weights"] else row["architecture"] + " (no weights)"
+        table.add_row(row["repo_id"], human_bytes(row["size_bytes"]), arch)
+    console.print(table)

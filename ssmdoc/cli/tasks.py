@@ -1,0 +1,199 @@
+"""`ssmdoc summarize`, `ssmdoc ask`, `ssmdoc watch`: thin commands over ssmdoc.pipeline."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ssmdoc.cli import app
+from ssmdoc.cli.common import (
+    DEFAULTS,
+    ChunkOpt,
+    DebugOpt,
+    DeviceOpt,
+    DtypeOpt,
+    JsonOpt,
+    MaxNewOpt,
+    ModelOpt,
+    Progress,
+    QuietOpt,
+    SeedOpt,
+    StrategyOpt,
+    TempOpt,
+    TopPOpt,
+    finish,
+    load,
+    print_json,
+    stdout_text,
+    warn,
+)
+
+InputsArg = Annotated[list[str], typer.Argument(help="Files, directories, or - for stdin.", show_default=False)]
+
+
+def _document_task(task, inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens, temperature,
+                   top_p, seed, json_out, quiet) -> None:
+    from ssmdoc.ingest import iter_segments
+    from ssmdoc.pipeline import GenOptions, RunOptions, read, respond
+
+    options = RunOptions(chunk_tokens, strategy, GenOptions(max_new_tokens, temperature, top_p, seed))
+    engine = load(model, device, dtype, quiet)
+    progress = Progress(not quiet)
+    with progress.show("reading ..."):
+        reading = read(engine, iter_segments(inputs), task, options, on_progress=progress.tokens)
+    if reading.last.interrupted:
+        warn(f"interrupted: answering from the {reading.report.input_tokens:,} tokens read so far")
+    on_text = None if json_out else stdout_text
+    finish(respond(engine, reading, options, on_text=on_text, warn=warn), json_out, quiet)
+
+
+@app.command()
+def summarize(
+    inputs: InputsArg,
+    model: ModelOpt = DEFAULTS["model"],
+    device: DeviceOpt = DEFAULTS["device"],
+    dtype: DtypeOpt = DEFAULTS["dtype"],
+    chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
+    strategy: StrategyOpt = DEFAULTS["strategy"],
+    max_new_tokens: MaxNewOpt = DEFAULTS["max_new_tokens"],
+    temperature: TempOpt = DEFAULTS["temperature"],
+    top_p: TopPOpt = DEFAULTS["top_p"],
+    seed: SeedOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Summarize documents of any length: PDFs, directories, text files, stdin.
+
+    Every token of the input goes through the model, chunk by chunk, into one recurrent state.
+    Nothing is truncated: inputs beyond the model's context are read by windows (map-reduce).
+    The summary streams to stdout; a report of what was read and what it cost goes to stderr.
+
+    Examples:
+
+        ssmdoc summarize examples/contract.pdf
+
+        ssmdoc summarize examples/repo/ README.md --max-new-tokens 200
+
+        cat examples/app.log | ssmdoc summarize - --json
+    """
+    from ssmdoc.pipeline import Task
+
+    _document_task(Task("summarize"), inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens,
+                   temperature, top_p, seed, json_out, quiet)
+
+
+@app.command()
+def ask(
+    inputs: InputsArg,
+    question: Annotated[str, typer.Argument(help="The question, quoted.", show_default=False)],
+    model: ModelOpt = DEFAULTS["model"],
+    device: DeviceOpt = DEFAULTS["device"],
+    dtype: DtypeOpt = DEFAULTS["dtype"],
+    chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
+    strategy: StrategyOpt = DEFAULTS["strategy"],
+    max_new_tokens: MaxNewOpt = DEFAULTS["max_new_tokens"],
+    temperature: TempOpt = DEFAULTS["temperature"],
+    top_p: TopPOpt = DEFAULTS["top_p"],
+    seed: SeedOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Answer a question about documents: INPUT... then the QUESTION, last.
+
+    The question is given to the model before the documents as well as after them,
+    so that it knows what to keep while reading.
+
+    Examples:
+
+        ssmdoc ask examples/repo/ "where is authentication handled?"
+
+        ssmdoc ask examples/contract.pdf "how can either party terminate?"
+
+        cat examples/app.log | ssmdoc ask - "why did the job fail?"
+    """
+    from ssmdoc.errors import UsageError
+    from ssmdoc.pipeline import Task
+
+    if not question.strip():
+        raise UsageError("the question is empty", 'put it last, quoted: ssmdoc ask repo/ "where is auth?"')
+    _document_task(Task("ask", question), inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens,
+                   temperature, top_p, seed, json_out, quiet)
+
+
+@app.command()
+def watch(
+    every: Annotated[int | None, typer.Option("--every", min=1, help="A digest every N lines.")] = None,
+    interval: Annotated[
+        float | None, typer.Option("--interval", min=0.001, help="A digest every S seconds (if new lines came).")
+    ] = None,
+    window: Annotated[
+        int, typer.Option("--window", min=1, help="Tokens the attention layers keep (their KV cache window).")
+    ] = 4096,
+    model: ModelOpt = DEFAULTS["model"],
+    device: DeviceOpt = DEFAULTS["device"],
+    dtype: DtypeOpt = DEFAULTS["dtype"],
+    chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
+    max_new_tokens: MaxNewOpt = 256,
+    temperature: TempOpt = DEFAULTS["temperature"],
+    top_p: TopPOpt = DEFAULTS["top_p"],
+    seed: SeedOpt = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="JSON lines: one per digest, then the final {task, model, output, sources, report}.")
+    ] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Watch stdin without end: a digest every --every lines or --interval seconds, a summary at the end.
+
+    Memory stays bounded however long it runs: the SSM layers carry everything in their fixed-size state,
+    and the attention layers keep only the last --window tokens.
+    Each digest is generated from a copy of the reading state, so reading goes on undisturbed.
+    The final summary comes at EOF or Ctrl-C.
+
+    Examples:
+
+        tail -f /var/log/app.log | ssmdoc watch --every 200
+
+        journalctl -f | ssmdoc watch --interval 60 --window 8192
+
+        ssmdoc watch --every 50 < examples/app.log
+    """
+    from ssmdoc.pipeline import GenOptions, WatchOptions
+    from ssmdoc.pipeline import watch as run_watch
+
+    if every is None and interval is None:
+        warn("no --every or --interval: only the final summary will be printed, at EOF or Ctrl-C")
+    options = WatchOptions(every, interval, window, chunk_tokens, GenOptions(max_new_tokens, temperature, top_p, seed))
+    engine = load(model, device, dtype, quiet)
+    texts: list[str] = []
+
+    def on_digest(index: int, lines: int, final: bool) -> None:
+        typer.echo(f"\n--- {'final summary' if final else f'digest {index + 1}'} after {lines:,} lines ---")
+
+    def on_text(text: str) -> None:
+        if json_out:
+            texts.append(text)
+        else:
+            stdout_text(text)
+
+    def on_digest_json(index: int, lines: int, final: bool) -> None:
+        # A digest's text is complete when the next digest (or the final summary) starts.
+        if on_digest_json.open is not None:
+            i, n = on_digest_json.open
+            print_json({"task": "watch", "digest": i + 1, "lines": n, "output": "".join(texts)})
+            texts.clear()
+        on_digest_json.open = None if final else (index, lines)
+
+    on_digest_json.open = None
+    result = run_watch(
+        engine, sys.stdin.buffer, options,
+        on_digest=on_digest_json if json_out else on_digest, on_text=on_text,
+        on_progress=None,
+    )
+    if result.read_interrupted:
+        warn(f"interrupted: final summary of the {result.report.input_tokens:,} tokens read")
+    finish(result, json_out, quiet)
