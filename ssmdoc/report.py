@@ -20,7 +20,7 @@ class Report:
     chunks: int = 0  # document chunks fed to the model
     chunk_tokens: int = 0  # the chunk size asked for (the last chunk of each window may be shorter)
     state_bytes: dict[str, int] = field(default_factory=lambda: {"ssm": 0, "conv": 0, "kv": 0})  # at their peak
-    transformer_kv_equivalent_bytes: int = 0  # KV an all-attention model of the same shape holds for input_tokens
+    transformer_kv_equivalent_bytes: int = 0  # KV of an all-attention model of the same shape: prompt+input+answer
     weights_bytes: int = 0
     peak_memory_bytes: int = 0  # process RSS peak
     peak_cuda_bytes: int | None = None  # torch allocator peak; only on CUDA

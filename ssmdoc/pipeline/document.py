@@ -135,30 +135,37 @@ def respond(
             f"read {report.input_tokens:,} tokens in one pass, beyond the model's context of "
             f"{engine.max_context:,} tokens (--strategy stream); the answer may degrade"
         )
+    last_state = reading.last.state
     if not reading.partials:
         suffix = build_prompt(engine.tokenizer, task, "whole").suffix
-        out: Answer = answer(engine, reading.last.state, suffix, options.gen, meter, report, on_text)
+        out: Answer = answer(engine, last_state, suffix, options.gen, meter, report, on_text)
         report.strategy = "stream"
     else:
         suffix = build_prompt(engine.tokenizer, task, "part").suffix
-        last = answer(engine, reading.last.state, suffix, options.gen, meter, report)
+        last = answer(engine, last_state, suffix, options.gen, meter, report)
         parts = reading.partials + [Partial(last.ids, last.text, reading.last.first, reading.last.last)]
-        reading.last.state = None  # the window's state is no longer needed; let it go before combining
         out = combine(engine, task, parts, options.chunk_tokens, options.gen, meter, report, on_text)
         report.strategy = "map-reduce"
-    finish_report(engine, report, meter)
+    # A transformer would read prompt + whole input + answer as one sequence: the last window's prompt and
+    # answer tokens stand for that overhead.
+    overhead = last_state.seen_tokens - reading.last.tokens
+    finish_report(engine, report, meter, report.input_tokens + overhead)
     return TaskResult(
         task.name, engine.name, out.text, reading.sources, report,
         read_interrupted=reading.last.interrupted, answer_interrupted=out.interrupted,
     )
 
 
-def finish_report(engine: Engine, report: Report, meter: Meter) -> Report:
-    """Fill in what is known only at the end: memory peaks, rates, the transformer comparison."""
+def finish_report(engine: Engine, report: Report, meter: Meter, sequence_tokens: int) -> Report:
+    """Fill in what is known only at the end: memory peaks, rates, the transformer comparison.
+
+    `sequence_tokens`: the length of the one sequence a transformer would have had to hold (prompt, all of
+    the input, answer), for `transformer_kv_equivalent_bytes`.
+    """
     from ssmdoc.models import transformer_kv_equivalent_bytes
 
     report.transformer_kv_equivalent_bytes = transformer_kv_equivalent_bytes(
-        engine.config, report.input_tokens, engine.dtype
+        engine.config, sequence_tokens, engine.dtype
     )
     report.weights_bytes = engine.model.weights_nbytes()
     report.peak_memory_bytes = peak_rss_bytes()

@@ -96,7 +96,9 @@ def feed(engine: Engine, ids: list[int], state, meter: Meter) -> None:
     if not ids:
         return
     start = time.perf_counter()
-    with torch.inference_mode():
+    # no_grad, not inference_mode: tensors created under inference_mode (a grown KV cache) cannot be updated
+    # in place later by generate(), which runs under no_grad.
+    with torch.no_grad():
         engine.model(torch.tensor([ids], dtype=torch.long, device=engine.device), state=state, logits="none")
     if engine.device.type == "cuda":
         torch.cuda.synchronize(engine.device)

@@ -155,7 +155,7 @@ def watch(
         on_digest(digests, lines, True)
     final_suffix = build_prompt(engine.tokenizer, task, "final").suffix
     out = answer(engine, state, final_suffix, options.gen, meter, report, on_text)
-    finish_report(engine, report, meter)
+    finish_report(engine, report, meter, state.seen_tokens)  # the whole stream, as a transformer holds it
     return TaskResult(
         "watch", engine.name, out.text, sources.to_list(), report,
         read_interrupted=interrupted, answer_interrupted=out.interrupted,

@@ -1,0 +1,1 @@
+"""shopfront: a tiny web shop backend."""
