@@ -142,6 +142,7 @@ def inspect_inputs(
     count: Callable[[str], int] = estimate_tokens
     counter, exact = f"estimate: UTF-8 bytes / {BYTES_PER_TOKEN_ESTIMATE} (name a --model for exact counts)", False
     config = path = None
+    segments = iter_segments(inputs, options, stats, stdin=stdin)  # checks the inputs before any download
     if model is not None:
         path = _resolve(model)
         from ssmdoc.models import load_config
@@ -153,7 +154,6 @@ def inspect_inputs(
         else:
             counter = f"estimate: UTF-8 bytes / {BYTES_PER_TOKEN_ESTIMATE} ({model} has no usable tokenizer)"
     tree = TokenNode("", "root")
-    segments = iter_segments(inputs, options, stats, stdin=stdin)  # validates the inputs before the model
     for segment in segments:
         _place(tree, segment, count(segment.text))
     result = InspectResult(list(inputs), tree, tree.tokens, counter, exact, stats)

@@ -22,7 +22,7 @@ def _render(result, depth: int) -> None:
     console = Console()
     total = result.total_tokens
     approx = "" if result.exact else "~"
-    console.print(f"token counts: {result.counter}", markup=False, highlight=False)
+    console.print(f"token counts: {result.counter}", markup=False, highlight=False, soft_wrap=True)
     table = Table()
     table.add_column("source")
     table.add_column("tokens", justify="right")
@@ -41,19 +41,19 @@ def _render(result, depth: int) -> None:
     line = f"read {stats.files_read} file(s), {_fmt_bytes(stats.bytes_read)}"
     if stats.pages_read:
         line += f", {stats.pages_read} PDF page(s) with text"
-    console.print(line, markup=False, highlight=False)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
     for reason, paths in sorted(stats.skipped.items()):
         examples = ", ".join(paths[:3]) + (", …" if len(paths) > 3 else "")
-        console.print(f"skipped {len(paths)} ({reason}): {examples}", markup=False, highlight=False)
+        console.print(f"skipped {len(paths)} ({reason}): {examples}", markup=False, highlight=False, soft_wrap=True)
     if stats.pages_without_text:
-        console.print(f"pages without text: {len(stats.pages_without_text)}", markup=False, highlight=False)
+        console.print(f"pages without text: {len(stats.pages_without_text)}", markup=False, highlight=False, soft_wrap=True)
     if stats.unreadable_pages:
-        console.print(f"unreadable pages: {len(stats.unreadable_pages)}", markup=False, highlight=False)
+        console.print(f"unreadable pages: {len(stats.unreadable_pages)}", markup=False, highlight=False, soft_wrap=True)
 
     summary = f"total: {approx}{total:,} tokens" + ("" if result.exact else " (estimate)")
     model = result.model
     if model is None:
-        console.print(summary + "; name a --model for its context and state size", markup=False, highlight=False)
+        console.print(summary + "; name a --model for its context and state size", markup=False, highlight=False, soft_wrap=True)
         return
     if model.max_context:
         fraction = total / model.max_context
@@ -62,7 +62,7 @@ def _render(result, depth: int) -> None:
             summary += " (more than it was trained on; ssmdoc streams it anyway)"
     else:
         summary += f"; {model.name} states no context limit"
-    console.print(summary, markup=False, highlight=False)
+    console.print(summary, markup=False, highlight=False, soft_wrap=True)
     layers = ", ".join(f"{count} {kind}" for kind, count in model.layers.items())
     parts = " + ".join(f"{key} {_fmt_bytes(value)}" for key, value in model.state_bytes.items())
     console.print(
@@ -70,6 +70,7 @@ def _render(result, depth: int) -> None:
         f"{_fmt_bytes(model.state_total)}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     ratio = model.transformer_kv_bytes / model.state_total if model.state_total else 0
     console.print(
@@ -77,6 +78,7 @@ def _render(result, depth: int) -> None:
         + (f" ({ratio:,.1f}x)" if ratio else ""),
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
