@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
@@ -28,10 +29,18 @@ def _check(inputs: Sequence[str]) -> None:
         if not os.path.exists(name):
             hint = "check the path" if not os.path.islink(name) else "it is a broken symbolic link"
             raise InputError(f"{name}: no such file or directory", hint=hint)
-        if not (os.path.isdir(name) or os.path.isfile(name)):
-            raise InputError(f"{name}: not a regular file or directory")
+        if not (os.path.isdir(name) or os.path.isfile(name) or _is_stream(name)):
+            raise InputError(f"{name}: not a regular file, directory or pipe")
         if not os.access(name, os.R_OK):
             raise InputError(f"{name}: permission denied")
+
+
+def _is_stream(name: str) -> bool:
+    try:
+        mode = os.stat(name).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 def iter_segments(
@@ -75,6 +84,14 @@ def _one(name: str, options: IngestOptions, stats: IngestStats, stdin) -> Iterat
         return
     if os.path.isdir(name):
         yield from iter_tree(name, options, stats)
+        return
+    if _is_stream(name):  # a named pipe or `<(command)`: read like stdin, as it arrives
+        try:
+            stream = open(name, "rb", buffering=0)
+        except OSError as exc:
+            raise InputError(f"{name}: cannot open ({exc.strerror or exc})") from exc
+        with stream:
+            yield from iter_stdin(options, stats, stream, name=name, kind="file")
         return
     try:
         size = os.path.getsize(name)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from ssmdoc.errors import InputError
 from ssmdoc.ingest.text import LineBatcher
 from ssmdoc.ingest.types import IngestOptions, IngestStats, Segment, Source
 
@@ -26,15 +27,24 @@ def _reader(stream: BinaryIO):
     return read1 if read1 is not None else stream.read
 
 
-def iter_stdin(options: IngestOptions, stats: IngestStats, stream: BinaryIO | None = None) -> Iterator[Segment]:
-    stream = sys.stdin.buffer if stream is None else stream
+def iter_stdin(
+    options: IngestOptions, stats: IngestStats, stream: BinaryIO | None = None, name: str = "-", kind: str = "stdin"
+) -> Iterator[Segment]:
+    """Segments of a byte stream as its lines arrive: stdin by default, or a named pipe (`name`, `kind`)."""
+    if stream is None:
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise InputError("standard input is closed", hint="pipe something in, or name files instead of -")
+        stream = sys.stdin.buffer
     read = _reader(stream)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    batcher = LineBatcher(options, lambda start, end: Source("stdin", "-", line_start=start, line_end=end))
+    batcher = LineBatcher(options, lambda start, end: Source(kind, name, line_start=start, line_end=end))
     line_no = 1
     pending = ""  # the start of a line whose newline has not arrived yet
     while True:
-        chunk = read(READ_BYTES)
+        try:
+            chunk = read(READ_BYTES)
+        except OSError as exc:
+            raise InputError(f"cannot read {'standard input' if name == '-' else name} ({exc.strerror or exc})")
         eof = not chunk
         stats.bytes_read += len(chunk)
         lines = (pending + decoder.decode(chunk, final=eof)).split("\n")

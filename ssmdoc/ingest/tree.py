@@ -98,6 +98,8 @@ def iter_tree(root: str, options: IngestOptions, stats: IngestStats) -> Iterator
             if (is_dir or is_file) and entry.is_symlink() and not _inside(os.path.realpath(entry.path), real_root):
                 # git stores a link, not what it points to; never read outside the tree through one
                 stats.skip(rel + ("/" if is_dir else ""), "symlink out of the tree")
+            elif is_dir and exclude is not None and exclude.match_file(rel + "/"):
+                stats.skip(rel + "/", "excluded")  # not entered: node_modules/ can hold 100k files
             elif is_dir:
                 yield from walk(entry.path, rel + "/", ignores)
             elif not is_file:

@@ -2,6 +2,7 @@
 
 import io
 import os
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,6 +32,30 @@ def test_inputs_are_read_in_the_order_given(tmp_path):
     ]
     assert stats.files_read == 3
     assert stats.bytes_read == text.stat().st_size + pdf.stat().st_size + notes.stat().st_size + len(b"from stdin\n")
+
+
+def test_named_pipe_is_read_like_stdin(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def writer():
+        with open(fifo, "wb") as fh:
+            fh.write(b"piped one\npiped two\n")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        segments = list(iter_segments([str(fifo)], quiet()))
+    finally:
+        thread.join(timeout=10)
+    assert "".join(s.text for s in segments) == "piped one\npiped two\n"
+    assert str(segments[0].source) == f"{fifo}:1-2" and segments[0].source.kind == "file"
+
+
+def test_closed_stdin_is_an_input_error(monkeypatch):
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(InputError, match="standard input is closed"):
+        list(iter_segments(["-"], quiet()))
 
 
 def test_missing_input_fails_before_anything_is_read(tmp_path):

@@ -68,7 +68,15 @@ def test_include_and_exclude_globs(tmp_path):
     segments, stats, _ = walk(tmp_path / "repo", exclude=("src/deep/", "*.md"))
     read = set(files_of(segments))
     assert "src/deep/util.py" not in read and "README.md" not in read and "src/main.py" in read
-    assert set(stats.skipped["excluded"]) == {"src/deep/util.py", "README.md"}
+    assert set(stats.skipped["excluded"]) == {"src/deep/", "README.md"}  # an excluded directory is not entered
+
+
+def test_fifo_in_a_tree_is_skipped_not_read(tmp_path):
+    write(tmp_path / "repo" / "a.txt", "a\n")
+    os.mkfifo(tmp_path / "repo" / "pipe")  # opening it would block forever
+    segments, stats, _ = walk(tmp_path / "repo")
+    assert files_of(segments) == ["a.txt"]
+    assert stats.skipped["not a regular file"] == ["pipe"]
 
 
 def test_size_cap_is_configurable(tmp_path):
