@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ._buffers import new_output
+
 MAX_DECAY = 30.0  # bound on |c| inside a sub-block: exp(30) ~ 1e13 stays far from float32 overflow
 SUB = 16  # k: tokens per sub-block
 ELEMS_PER_CHUNK = 1 << 21  # b*d*n*T per chunk buffer (8 MiB in float32): sized to stay cache-friendly
@@ -66,7 +68,7 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
 
     h = (torch.zeros(b, d, n, dtype=f32, device=u.device) if initial_state is None
          else initial_state.to(f32).clone())
-    y = torch.empty(b, d, Lp, dtype=f32, device=u.device)
+    y = new_output(b, d, Lp, dtype=f32, device=u.device)
     T = _chunk_len(b, d, n, L)
     bufs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
     for s0 in range(0, Lp, T):

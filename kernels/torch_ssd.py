@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ._buffers import new_output
+
 
 def prepare_dt(dt, dt_bias, dt_softplus, dt_limit):
     """dt (+ bias, softplus, clamp) in float32, as the reference kernels do before the scan."""
@@ -39,7 +41,7 @@ def ssd_scan_torch(x, dt, A, B, C, chunk_size, D=None, z=None, dt_bias=None, ini
     Af = A.to(f32)
     state = (torch.zeros(b, g, r, p, n, dtype=f32, device=x.device) if initial_states is None
              else initial_states.to(f32).reshape(b, g, r, p, n).clone())
-    y = torch.empty(b, L, h, p, dtype=f32, device=x.device)
+    y = new_output(b, L, h, p, dtype=f32, device=x.device)
     Q = max(1, int(chunk_size))
     for t0 in range(0, L, Q):
         t1 = min(t0 + Q, L)
