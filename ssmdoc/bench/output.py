@@ -1,0 +1,105 @@
+"""Write a benchmark's results: bench.json, bench.csv and log-log PNG plots (matplotlib, optional).
+
+Also the ssmdoc/other ratios the CLI table and the docs show.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+CSV_FIELDS = ["engine", "tokens", "seconds", "tokens_per_second", "peak_memory_bytes", "state_ssm_bytes",
+              "state_conv_bytes", "state_kv_bytes", "decode_tokens_per_second", "peak_cuda_bytes", "load_seconds",
+              "parameters", "device", "dtype"]
+
+# one colour and marker per engine, the same in every plot
+STYLE = {"ssmdoc": ("tab:blue", "o"), "transformers": ("tab:orange", "s"), "attention": ("tab:red", "^")}
+LABEL = {"ssmdoc": "ssmdoc", "transformers": "transformers (same checkpoint)",
+         "attention": "all-attention baseline (Llama, random)"}
+
+
+def ratios(rows: list[dict], base: str = "ssmdoc") -> list[dict]:
+    """For each length and each other engine measured there: ssmdoc's time and peak memory over the other's."""
+    by_key = {(row["engine"], row["tokens"]): row for row in rows}
+    out = []
+    for (engine, tokens), row in sorted(by_key.items(), key=lambda item: (item[0][1], item[0][0])):
+        mine = by_key.get((base, tokens))
+        if engine == base or mine is None:
+            continue
+        out.append({
+            "tokens": tokens,
+            "other": engine,
+            "time_ratio": mine["seconds"] / row["seconds"],
+            "memory_ratio": mine["peak_memory_bytes"] / row["peak_memory_bytes"],
+        })
+    return out
+
+
+def write_json(result: dict, path: Path) -> Path:
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path
+
+
+def write_csv(rows: list[dict], path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            flat = dict(row)
+            for key in ("ssm", "conv", "kv"):
+                flat[f"state_{key}_bytes"] = row.get("state_bytes", {}).get(key, 0)
+            writer.writerow(flat)
+    return path
+
+
+def write_plots(rows: list[dict], out_dir: Path, title: str = "") -> list[Path]:
+    """time.png and memory.png: seconds and peak RSS against tokens, log-log, one line per engine.
+
+    Returns the files written; raises ImportError when matplotlib is missing (the caller says so).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never open a window or need a display
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[dict]] = {}
+    for row in sorted(rows, key=lambda r: r["tokens"]):
+        series.setdefault(row["engine"], []).append(row)
+    written = []
+    for name, key, ylabel, scale in (
+        ("time.png", "seconds", "prefill time (s)", 1.0),
+        ("memory.png", "peak_memory_bytes", "peak memory, RSS (MiB)", 1 / 2**20),
+    ):
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+        for engine, points in series.items():
+            colour, marker = STYLE.get(engine, (None, "x"))
+            ax.plot([p["tokens"] for p in points], [p[key] * scale for p in points], marker=marker,
+                    color=colour, label=LABEL.get(engine, engine))
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("tokens")
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out_dir / name
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def write_outputs(result: dict, out_dir: Path, title: str = "") -> tuple[list[Path], str | None]:
+    """bench.json, bench.csv and the plots in `out_dir`; (files written, a note when the plots were skipped)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [write_json(result, out_dir / "bench.json"), write_csv(result["rows"], out_dir / "bench.csv")]
+    note = None
+    if result["rows"]:
+        try:
+            written += write_plots(result["rows"], out_dir, title)
+        except ImportError:
+            note = "plots skipped: matplotlib is not installed (pip install 'ssmdoc[plot]')"
+    return written, note
