@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ssmdoc.cli import app
+from ssmdoc.cli.common import DebugOpt
 
 
 def _fmt_bytes(n: int) -> str:
@@ -20,9 +21,13 @@ def _render(result, depth: int) -> None:
     from rich.table import Table
 
     console = Console()
+
+    def say(line: str) -> None:  # plain text: paths may hold [brackets]; long lines must not be re-wrapped
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
     total = result.total_tokens
     approx = "" if result.exact else "~"
-    console.print(f"token counts: {result.counter}", markup=False, highlight=False, soft_wrap=True)
+    say(f"token counts: {result.counter}")
     table = Table()
     table.add_column("source")
     table.add_column("tokens", justify="right")
@@ -41,19 +46,19 @@ def _render(result, depth: int) -> None:
     line = f"read {stats.files_read} file(s), {_fmt_bytes(stats.bytes_read)}"
     if stats.pages_read:
         line += f", {stats.pages_read} PDF page(s) with text"
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
+    say(line)
     for reason, paths in sorted(stats.skipped.items()):
         examples = ", ".join(paths[:3]) + (", …" if len(paths) > 3 else "")
-        console.print(f"skipped {len(paths)} ({reason}): {examples}", markup=False, highlight=False, soft_wrap=True)
+        say(f"skipped {len(paths)} ({reason}): {examples}")
     if stats.pages_without_text:
-        console.print(f"pages without text: {len(stats.pages_without_text)}", markup=False, highlight=False, soft_wrap=True)
+        say(f"pages without text: {len(stats.pages_without_text)}")
     if stats.unreadable_pages:
-        console.print(f"unreadable pages: {len(stats.unreadable_pages)}", markup=False, highlight=False, soft_wrap=True)
+        say(f"unreadable pages: {len(stats.unreadable_pages)}")
 
     summary = f"total: {approx}{total:,} tokens" + ("" if result.exact else " (estimate)")
     model = result.model
     if model is None:
-        console.print(summary + "; name a --model for its context and state size", markup=False, highlight=False, soft_wrap=True)
+        say(summary + "; name a --model for its context and state size")
         return
     if model.max_context:
         fraction = total / model.max_context
@@ -62,29 +67,25 @@ def _render(result, depth: int) -> None:
             summary += " (more than it was trained on; ssmdoc streams it anyway)"
     else:
         summary += f"; {model.name} states no context limit"
-    console.print(summary, markup=False, highlight=False, soft_wrap=True)
+    say(summary)
     layers = ", ".join(f"{count} {kind}" for kind, count in model.layers.items())
     parts = " + ".join(f"{key} {_fmt_bytes(value)}" for key, value in model.state_bytes.items())
-    console.print(
+    say(
         f"state after reading them ({model.architecture}: {layers}; {model.dtype}): {parts} = "
-        f"{_fmt_bytes(model.state_total)}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        f"{_fmt_bytes(model.state_total)}"
     )
     ratio = model.transformer_kv_bytes / model.state_total if model.state_total else 0
-    console.print(
+    say(
         f"a transformer of the same depth would hold {_fmt_bytes(model.transformer_kv_bytes)} of KV cache"
-        + (f" ({ratio:,.1f}x)" if ratio else ""),
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        + (f" ({ratio:,.1f}x the state)" if ratio else "")
     )
 
 
 @app.command()
 def inspect(
-    inputs: Annotated[list[str], typer.Argument(metavar="INPUT...", help="PDFs, directories, text files; - for stdin.")],
+    inputs: Annotated[
+        list[str], typer.Argument(metavar="INPUT...", help="PDFs, directories, text files; - for stdin.")
+    ],
     model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint directory or Hub repo id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     depth: Annotated[int, typer.Option(help="Levels of the token tree to show (JSON has all).", min=1)] = 3,
@@ -95,14 +96,15 @@ def inspect(
     include: Annotated[list[str] | None, typer.Option(help="Directories: read only files matching this glob.")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Directories: skip files matching this glob.")] = None,
     max_file_bytes: Annotated[int, typer.Option(help="Directories: skip larger files.", min=1)] = 1 << 20,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: DebugOpt = False,  # read by the error boundary in ssmdoc.cli
 ) -> None:
     """Count what INPUT... holds in tokens, per source and directory, without running the model.
 
-    With --model, tokens are the model's own and the summary adds its context and the memory its state
-    (and a transformer's KV cache) would take for that many tokens. Without, counts are an estimate.
+    With --model: the model's own tokens, its context, and the state memory (vs a transformer's KV cache).
 
-    Examples: ssmdoc inspect contract.pdf | ssmdoc inspect repo/ --exclude '*.lock' -m state-spaces/mamba-130m-hf
+    Without --model, token counts are an estimate (UTF-8 bytes / 4).
+
+    Example: ssmdoc inspect repo/ notes.pdf --exclude '*.lock' -m state-spaces/mamba-130m-hf
     """
     from ssmdoc.ingest import IngestOptions
     from ssmdoc.inspect import inspect_inputs

@@ -136,7 +136,9 @@ def test_damaged_page_is_skipped_and_named(tmp_path, monkeypatch):
     assert any("could not read page(s) 2 " in w for w in warnings)
 
 
-@pytest.mark.parametrize("data", [b"", os.urandom(3000), b"%PDF-1.7\n" + os.urandom(500)], ids=["empty", "random", "header"])
+@pytest.mark.parametrize(
+    "data", [b"", os.urandom(3000), b"%PDF-1.7\n" + os.urandom(500)], ids=["empty", "random", "header"]
+)
 def test_not_a_pdf_is_an_input_error(tmp_path, data):
     path = tmp_path / "bogus.pdf"
     path.write_bytes(data)
