@@ -18,9 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssmdoc.kernels import causal_conv1d, selective_scan, selective_state_update
+
 from .config import ModelConfig
 from .norms import RMSNorm, rms_normalize
-from .ops import causal_conv1d, selective_scan, selective_state_update
 from .state import SSMState
 
 

@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ssmdoc.kernels import selective_state_update, ssd_scan
+
 from .config import ModelConfig
 from .mamba1 import DepthwiseConv
 from .norms import GatedRMSNorm
-from .ops import selective_state_update, ssd_scan
 from .state import SSMState
 
 
