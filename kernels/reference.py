@@ -98,7 +98,7 @@ def causal_conv1d_ref(x, weight, bias=None, initial_states=None, return_final_st
 def selective_state_update_ref(state, x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False):
     """One decode step; returns (y, new_state) in float64 and leaves `state` untouched.
 
-    Mamba-1 shapes: state (b, d, n), x/dt/z (b, d), A (d, n), B/C (b, n).
+    Mamba-1 shapes: state (b, d, n), x/dt/z (b, d), A (d, n), B/C (b, n) or grouped (b, g, n).
     Mamba-2 shapes: state (b, h, p, n), x/z (b, h, p), dt (b, h), A (h,), B/C (b, g, n).
     """
     s, x, dt, A = state.to(F64), x.to(F64), dt.to(F64), A.to(F64)
@@ -107,7 +107,9 @@ def selective_state_update_ref(state, x, dt, A, B, C, D=None, z=None, dt_bias=No
     if dt_softplus:
         dt = F.softplus(dt)
     if s.dim() == 3:
-        Bx, Cx = B.to(F64)[:, None], C.to(F64)[:, None]  # (b, 1, n)
+        # (b, n) shared by all channels, or grouped (b, g, n): channel i reads group i // (d // g)
+        Bx, Cx = [M.to(F64)[:, None] if M.dim() == 2 else M.to(F64).repeat_interleave(s.shape[1] // M.shape[1], 1)
+                  for M in (B, C)]  # (b, 1 or d, n)
         dA = torch.exp(dt[..., None] * A)  # (b, d, n)
         s = dA * s + (dt * x)[..., None] * Bx
         y = (s * Cx).sum(-1)
