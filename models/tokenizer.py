@@ -7,26 +7,21 @@
   `chat_template.jinja` file overrides the config's template, as in transformers 5;
 - `generation_config.json` and `config.json`: further end-of-sequence ids (a checkpoint may list several).
 
-Chat templates are rendered with jinja2 exactly as transformers renders them (see `_compile_template`). Decoding never
+Chat templates are rendered by `ssmdoc.models.chat_template`, exactly as transformers renders them. Decoding never
 applies `clean_up_tokenization_spaces`: that rule (" ." -> ".") corrupts code and would make the streamed text
 differ from the full decode.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from datetime import datetime
 from typing import Any
 
-import jinja2
-import jinja2.ext
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from ssmdoc.errors import ModelError
 
-from ssmdoc.errors import ModelError, UsageError
+from .chat_template import FALLBACK_CHAT_TEMPLATE, compile_template, render_chat
 
 # The named special tokens transformers passes to a chat template (SPECIAL_TOKENS_ATTRIBUTES).
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
@@ -69,7 +64,10 @@ def _chat_template(directory: Path, config: dict) -> str | None:
     """The default chat template, looked up where transformers 5 looks (the .jinja file wins)."""
     jinja_file = directory / "chat_template.jinja"
     if jinja_file.is_file():
-        return jinja_file.read_text(encoding="utf-8")
+        try:
+            return jinja_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelError(f"cannot read {jinja_file}: {exc}") from exc
     template = config.get("chat_template")
     if template is None:  # processors' legacy location
         template = (_read_json(directory / "chat_template.json") or {}).get("chat_template")
@@ -77,147 +75,6 @@ def _chat_template(directory: Path, config: dict) -> str | None:
         named = {t.get("name"): t.get("template") for t in template if isinstance(t, Mapping)}
         template = named.get("default")
     return template if isinstance(template, str) else None
-
-# --- chat templates ---------------------------------------------------------------------------------------
-# Rendered the way transformers' utils/chat_template_utils.py does, so that a prompt is byte-identical to the
-# one the model was trained with: an immutable sandbox (templates come from the Hub and are untrusted),
-# trim_blocks + lstrip_blocks, loop controls, the `{% generation %}` tag, `raise_exception`, `strftime_now`,
-# a `tojson` that does not HTML-escape, and safe `dict` / `namespace` helpers.
-
-# For checkpoints without a template (base models): plain role-prefixed turns, ending in "Assistant:" so that
-# the model continues with the answer.
-FALLBACK_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ message['role'] | capitalize }}: {{ message['content'] | trim }}\n\n"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}Assistant:{% endif %}"
-)
-
-# Names a message's reasoning is passed under; transformers fills all of them from whichever is given.
-_REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
-
-
-class _GenerationTag(jinja2.ext.Extension):
-    """`{% generation %}...{% endgeneration %}` marks assistant text for training masks; here it renders its body."""
-
-    tags = {"generation"}
-
-    def parse(self, parser):
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        # A call block, as in transformers, so that the body gets its own scope.
-        return jinja2.nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
-
-    def _body(self, caller):
-        return caller()
-
-
-class _TemplateDict:
-    """`dict(...)` for templates without exposing the dict type itself (no attribute tricks)."""
-
-    def __call__(self, *args, **kwargs):
-        return dict(*args, **kwargs)
-
-    def fromkeys(self, *args, **kwargs):
-        return dict.fromkeys(*args, **kwargs)
-
-
-class _TemplateNamespace(jinja2.utils.Namespace):
-    """jinja2's namespace, refusing underscore names that could reach interpreter internals."""
-
-    def __init__(*args, **kwargs):  # noqa: N805 - jinja2's own signature trick, so `namespace(self=1)` works
-        self, args = args[0], args[1:]
-        attrs = dict(*args, **kwargs)
-        for name in attrs:
-            _TemplateNamespace._check(name)
-        jinja2.utils.Namespace.__init__(self, attrs)
-
-    def __setitem__(self, name, value):
-        _TemplateNamespace._check(name)
-        jinja2.utils.Namespace.__setitem__(self, name, value)
-
-    @staticmethod
-    def _check(name):
-        if isinstance(name, str) and name.startswith("_"):
-            raise jinja2.exceptions.SecurityError(f"a chat template cannot set the namespace attribute {name!r}")
-
-
-def _raise_exception(message):
-    raise jinja2.exceptions.TemplateError(message)
-
-
-def _tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-    # jinja2's own tojson HTML-escapes (<, >, &, '), which would change the prompt.
-    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-
-def _strftime_now(fmt):
-    return datetime.now().strftime(fmt)
-
-
-@functools.lru_cache(maxsize=16)
-def _compile_template(source: str) -> jinja2.Template:
-    env = ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols]
-    )
-    env.filters["tojson"] = _tojson
-    env.globals.update(
-        raise_exception=_raise_exception, strftime_now=_strftime_now, dict=_TemplateDict(), namespace=_TemplateNamespace
-    )
-    try:
-        return env.from_string(source)
-    except jinja2.TemplateError as exc:
-        raise ModelError(str(exc)) from exc
-
-
-def _plain(value: Any) -> Any:
-    """Rebuild template inputs from plain JSON-like types: the sandbox does not know which methods of rich
-    objects are dangerous (as transformers does; other objects become an inert "<TypeName>")."""
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int.__int__(value)
-    if isinstance(value, float):
-        return float.__float__(value)
-    if isinstance(value, Mapping):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return f"<{type(value).__name__}>"
-
-
-def _render_chat(template, messages, *, add_generation_prompt, tools, documents, variables) -> str:
-    if not messages:
-        raise UsageError("cannot apply a chat template to an empty conversation")
-    chat = []
-    for message in messages:
-        if not isinstance(message, Mapping):
-            raise UsageError(f"a chat message must be a mapping with 'role' and 'content', not {message!r}")
-        # Keys whose value is None are dropped: templates test for a key's presence, not for None.
-        message = _plain({k: v for k, v in message.items() if v is not None})
-        reasoning = next((message[k] for k in _REASONING_FIELDS if message.get(k) is not None), None)
-        if reasoning is not None:
-            message = {"thinking": reasoning, **message, "reasoning_content": reasoning}
-        chat.append(message)
-    try:
-        return template.render(
-            messages=chat,
-            tools=_plain(tools),
-            documents=_plain(documents),
-            add_generation_prompt=add_generation_prompt,
-            **_plain(variables),
-        )
-    except Exception as exc:  # raise_exception, or any failure of the checkpoint's (untrusted) template
-        raise ModelError(f"the chat template cannot render this conversation: {exc}") from exc
-
 
 class Tokenizer:
     """Text <-> token ids, special token ids and chat formatting for one checkpoint."""
@@ -238,7 +95,7 @@ class Tokenizer:
         self.has_chat_template = chat_template is not None
         self.chat_template = chat_template if chat_template is not None else FALLBACK_CHAT_TEMPLATE
         try:
-            self._template = _compile_template(self.chat_template)
+            self._template = compile_template(self.chat_template)
         except ModelError as exc:
             raise ModelError(f"the chat template of {name} is invalid: {exc}") from exc
 
@@ -250,7 +107,7 @@ class Tokenizer:
         self.pad_token_id: int | None = self.token_to_id(pad) if pad else None
         eos = self.special_tokens.get("eos_token")
         eos_ids = list(extra_eos_ids) + ([self.token_to_id(eos)] if eos else [])
-        # All of them, in order of first mention, without duplicates or tokens missing from the vocabulary.
+        # All of them, in order of first mention, once each; a token missing from the vocabulary is dropped.
         self.eos_token_ids: list[int] = list(dict.fromkeys(i for i in eos_ids if i is not None))
 
     @classmethod
@@ -345,7 +202,7 @@ class Tokenizer:
         `FALLBACK_CHAT_TEMPLATE` ("User: ...\\n\\nAssistant:") is used; `has_chat_template` tells which.
         """
         variables = {**self.special_tokens, **template_kwargs}
-        return _render_chat(
+        return render_chat(
             self._template,
             messages,
             add_generation_prompt=add_generation_prompt,
