@@ -117,3 +117,11 @@ def test_debug_flag_is_accepted(tmp_path):
     args, _, _ = fixture(tmp_path, "random-pdf")
     result = CliRunner().invoke(app, ["inspect", *args, "--debug"])
     assert result.exit_code == 2
+
+
+def test_file_names_are_not_read_as_markup(tmp_path, monkeypatch):
+    write(tmp_path / "d" / "[bold]x[red].txt", "text\n")
+    monkeypatch.chdir(tmp_path)  # a short path, so that the table does not wrap the name
+    result = CliRunner().invoke(app, ["inspect", "d"])
+    assert result.exit_code == 0, result.stderr
+    assert "[bold]x[red].txt" in result.stdout

@@ -19,6 +19,7 @@ def _fmt_bytes(n: int) -> str:
 def _render(result, depth: int) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
 
@@ -39,7 +40,8 @@ def _render(result, depth: int) -> None:
         label += ("/" if node.kind in ("dir", "input-dir") and not node.name.endswith("/") else "")
         more = " …" if level == depth and node.children else ""
         share = f"{100 * node.tokens / total:.1f}%" if total else "-"
-        table.add_row("  " * (level - 1) + label + more, f"{approx}{node.tokens:,}", share)
+        # Text, not str: rich would read a file named "[b]x.txt" as markup
+        table.add_row(Text("  " * (level - 1) + label + more), f"{approx}{node.tokens:,}", share)
     console.print(table)
 
     stats = result.stats
