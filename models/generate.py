@@ -200,6 +200,10 @@ def generate(
             logits of that last position as `logits` (then `prompt_ids` may be empty).
         state: an InferenceState of batch size 1, advanced in place.
         tokenizer: needed for stop strings; also supplies the eos ids when `config.eos_token_ids` is empty.
+        logits: optional next-token logits (vocab,) of the context already in the state.
+
+    The repetition penalty counts `prompt_ids` and the generated tokens as seen (transformers counts its
+    whole input); context that is only in the state is not known here and does not count.
 
     Ends on an EOS id (not yielded), on `max_new_tokens`, or on a stop string. Stop strings are checked on the
     decoded text after every token. Tokens whose text could be the beginning of a stop string are held back
@@ -217,9 +221,10 @@ def generate(
     if prompt.shape[1] == 0 and logits is None:
         raise UsageError("generate() needs at least one prompt token, or the logits of the last context position")
 
-    if config.max_new_tokens == 0:
+    if config.max_new_tokens == 0:  # still consume the prompt, so the state is what the caller expects
         if prompt.shape[1]:
-            model(prompt, state=state, logits="none")
+            with torch.no_grad():
+                model(prompt, state=state, logits="none")
         return Finish("length")
     scores = prefill(model, prompt, state) if prompt.shape[1] else logits.reshape(-1).float()
 
@@ -227,7 +232,10 @@ def generate(
     generator = None
     if config.temperature > 0:
         generator = torch.Generator(device=scores.device)
-        generator.manual_seed(config.seed) if config.seed is not None else generator.seed()
+        if config.seed is not None:
+            generator.manual_seed(config.seed)
+        else:
+            generator.seed()
     seen = None
     if config.repetition_penalty != 1.0:
         seen = torch.zeros(scores.shape[-1], dtype=torch.bool, device=scores.device)
