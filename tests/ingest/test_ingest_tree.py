@@ -117,6 +117,26 @@ def test_unreadable_file_is_skipped_with_its_reason(tmp_path):
     assert [r for r, paths in stats.skipped.items() if "locked.txt" in paths][0].startswith("unreadable")
 
 
+def test_file_that_fails_to_open_is_skipped_even_for_root(tmp_path, monkeypatch):
+    # root reads any file despite its mode bits, so simulate the failure where the walk opens the file
+    import ssmdoc.ingest.tree as tree
+
+    real = tree.read_sample
+
+    def refuse(path):
+        if path.endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied", path)
+        return real(path)
+
+    monkeypatch.setattr(tree, "read_sample", refuse)
+    write(tmp_path / "repo" / "ok.txt", "ok\n")
+    write(tmp_path / "repo" / "locked.txt", "no\n")
+    segments, stats, _ = walk(tmp_path / "repo")
+    assert files_of(segments) == ["ok.txt"]
+    assert stats.skipped["unreadable (Permission denied)"] == ["locked.txt"]
+    assert stats.files_read == 1
+
+
 def test_pdfs_in_a_tree_are_paged_and_bad_ones_skipped(tmp_path):
     write(tmp_path / "notes" / "a.pdf", make_pdf(["first note"]))
     write(tmp_path / "notes" / "b.pdf", os.urandom(100))
