@@ -73,7 +73,12 @@ def iter_tree(root: str, options: IngestOptions, stats: IngestStats) -> Iterator
             st = os.stat(directory)
             key = (st.st_dev, st.st_ino)
             if key in visited:
-                stats.skip(rel_dir.rstrip("/"), "symlink loop")
+                # a link to a directory that contains the link itself is a loop; otherwise, an alias
+                target = os.path.realpath(directory)
+                loop = os.path.islink(directory.rstrip("/")) and _inside(
+                    os.path.realpath(os.path.dirname(directory.rstrip("/"))), target
+                )
+                stats.skip(rel_dir.rstrip("/"), "symlink loop" if loop else "already read (symlinked)")
                 return
             visited.add(key)
             with os.scandir(directory) as it:

@@ -101,7 +101,7 @@ def test_symlink_inside_the_tree_is_read(tmp_path):
     (tmp_path / "repo" / "alias").symlink_to("docs", target_is_directory=True)
     segments, stats, _ = walk(tmp_path / "repo")
     assert files_of(segments) == ["alias/a.txt"]  # the real directory is then already visited
-    assert stats.skipped["symlink loop"] == ["docs"]
+    assert stats.skipped["already read (symlinked)"] == ["docs"]
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
