@@ -41,6 +41,7 @@ class BenchSpec:
     max_memory: int | None = None  # cap on one worker's peak RSS, bytes
     repeats: int = 1  # runs per point; the fastest is kept
     seed: int = 0
+    threads: int = 0  # torch threads in each worker; 0: torch's default (all usable cores)
 
 
 @dataclass
@@ -74,7 +75,7 @@ def _reader(stream, sink: queue.Queue) -> None:
 def _worker_command(spec: BenchSpec, engine: str, tokens: int) -> list[str]:
     return [sys.executable, "-m", "ssmdoc.bench.worker", "--engine", engine, "--model", spec.checkpoint,
             "--tokens", str(tokens), "--decode-tokens", str(spec.decode_tokens), "--device", spec.device,
-            "--dtype", spec.dtype, "--seed", str(spec.seed)]
+            "--dtype", spec.dtype, "--seed", str(spec.seed), "--threads", str(spec.threads)]
 
 
 def _rss(proc) -> int:

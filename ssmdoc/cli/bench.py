@@ -102,6 +102,7 @@ def bench(
         "Default: 80% of RAM.")] = None,
     decode_tokens: Annotated[int, typer.Option(help="Tokens decoded after each prefill.", min=0)] = 16,
     repeats: Annotated[int, typer.Option(help="Runs per point; the fastest is kept.", min=1)] = 1,
+    threads: Annotated[int, typer.Option(help="torch threads per measurement; 0: torch's default.", min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print bench.json's content instead of the table.")]
     = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
@@ -143,7 +144,7 @@ def bench(
     checkpoint = resolve_checkpoint(model)
     spec = BenchSpec(checkpoint=str(checkpoint), lengths=token_lengths, engines=engines, device=device,
                      dtype=dtype, decode_tokens=decode_tokens, max_seconds=max_seconds, max_memory=memory_cap,
-                     repeats=repeats)
+                     repeats=repeats, threads=threads)
     progress = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
     result = run_bench(spec, progress)
     if not any(row["engine"] == "ssmdoc" for row in result.rows):
