@@ -39,10 +39,11 @@ def _document_task(task, inputs, model, device, dtype, chunk_tokens, strategy, m
     from ssmdoc.pipeline import GenOptions, RunOptions, read, respond
 
     options = RunOptions(chunk_tokens, strategy, GenOptions(max_new_tokens, temperature, top_p, seed))
+    segments = iter_segments(inputs)  # checks every input now: a typo must not wait for a model to load
     engine = load(model, device, dtype, quiet)
     progress = Progress(not quiet)
     with progress.show("reading ..."):
-        reading = read(engine, iter_segments(inputs), task, options, on_progress=progress.tokens)
+        reading = read(engine, segments, task, options, on_progress=progress.tokens)
     if reading.last.interrupted:
         warn(f"interrupted: answering from the {reading.report.input_tokens:,} tokens read so far")
     on_text = None if json_out else stdout_text

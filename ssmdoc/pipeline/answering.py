@@ -19,6 +19,12 @@ class GenOptions:
     top_p: float = 1.0
     seed: int | None = None
 
+    def __post_init__(self):
+        # Checked now, not after an hour of reading: GenerationConfig raises UsageError for bad values.
+        from ssmdoc.models.generate import GenerationConfig
+
+        GenerationConfig(self.max_new_tokens, self.temperature, self.top_p, seed=self.seed)
+
 
 @dataclass
 class Answer:
