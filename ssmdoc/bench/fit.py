@@ -31,14 +31,26 @@ def fit_exponent(tokens: Sequence[float], seconds: Sequence[float]) -> dict | No
     return {"exponent": k, "r_squared": r2, "points": n}
 
 
+def spread(values: Sequence[float]) -> float:
+    """(max - min) / min: 0.05 means the largest is 5% above the smallest ("flat within 5%")."""
+    return (max(values) - min(values)) / min(values)
+
+
 def fit_all(rows: Iterable[dict]) -> dict[str, dict]:
-    """The fit of every engine with at least two measured lengths: {engine: {"exponent", "r_squared", "points"}}."""
-    series: dict[str, list[tuple[int, float]]] = {}
+    """The fit of every engine with at least two measured lengths.
+
+    {engine: {"exponent", "r_squared", "points", "peak_memory_spread"}}; the memory spread is over the same
+    lengths, to tell a flat peak (a fixed-size state) from a growing one.
+    """
+    series: dict[str, list[dict]] = {}
     for row in rows:
-        series.setdefault(row["engine"], []).append((row["tokens"], row["seconds"]))
+        series.setdefault(row["engine"], []).append(row)
     fits = {}
     for engine, points in series.items():
-        fit = fit_exponent([t for t, _ in points], [s for _, s in points])
+        fit = fit_exponent([p["tokens"] for p in points], [p["seconds"] for p in points])
         if fit is not None:
+            memory = [p["peak_memory_bytes"] for p in points if "peak_memory_bytes" in p]
+            if memory and min(memory) > 0:
+                fit["peak_memory_spread"] = spread(memory)
             fits[engine] = fit
     return fits

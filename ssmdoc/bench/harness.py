@@ -42,6 +42,7 @@ class BenchSpec:
     repeats: int = 1  # runs per point; the fastest is kept
     seed: int = 0
     threads: int = 0  # torch threads in each worker; 0: torch's default (all usable cores)
+    max_tokens: dict[str, int] = field(default_factory=dict)  # engine -> longest length it is run at
 
 
 @dataclass
@@ -171,6 +172,10 @@ def run_bench(spec: BenchSpec, progress: Callable[[str], None] = lambda message:
     for tokens in spec.lengths:
         for engine in spec.engines:
             if engine in stopped:
+                continue
+            if tokens > spec.max_tokens.get(engine, tokens):
+                stopped[engine] = f"not run past {spec.max_tokens[engine]:,} tokens (as asked)"
+                notes.append(f"{engine}: {stopped[engine]}")
                 continue
             best: _Outcome | None = None
             for _ in range(max(1, spec.repeats)):

@@ -1,4 +1,4 @@
-"""Write a benchmark's results: bench.json, bench.csv and log-log PNG plots (matplotlib, optional).
+"""Write a benchmark's results: bench.json, bench.csv, bench.md and log-log PNG plots (matplotlib, optional).
 
 Also the ssmdoc/other ratios the CLI table and the docs show.
 """
@@ -96,6 +96,8 @@ def write_outputs(result: dict, out_dir: Path, title: str = "") -> tuple[list[Pa
     """bench.json, bench.csv and the plots in `out_dir`; (files written, a note when the plots were skipped)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_json(result, out_dir / "bench.json"), write_csv(result["rows"], out_dir / "bench.csv")]
+    (out_dir / "bench.md").write_text(to_markdown(result))
+    written.append(out_dir / "bench.md")
     note = None
     if result["rows"]:
         try:
@@ -103,3 +105,45 @@ def write_outputs(result: dict, out_dir: Path, title: str = "") -> tuple[list[Pa
         except ImportError:
             note = "plots skipped: matplotlib is not installed (pip install 'ssmdoc[plot]')"
     return written, note
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.1f}"
+
+
+def _state(state: dict) -> str:
+    parts = [f"{key} {_kib(value)}" for key, value in state.items() if value]
+    return ", ".join(parts) or "0"
+
+
+def _kib(n: int) -> str:
+    return f"{n / 2**10:,.1f} KiB" if n < 2**20 else f"{n / 2**20:,.1f} MiB"
+
+
+def to_markdown(result: dict) -> str:
+    """The rows, fits, ratios, notes and machine of a run as Markdown (what docs/benchmarks.md quotes)."""
+    lines = ["| tokens | engine | prefill s | tokens/s | peak RSS MiB | state after prefill | decode tokens/s |",
+             "|---:|:---|---:|---:|---:|:---|---:|"]
+    for row in sorted(result["rows"], key=lambda r: (r["tokens"], r["engine"] != "ssmdoc", r["engine"])):
+        decode = row.get("decode_tokens_per_second")
+        lines.append(f"| {row['tokens']:,} | {row['engine']} | {row['seconds']:.3g} | {row['tokens_per_second']:,.0f} "
+                     f"| {_mib(row['peak_memory_bytes'])} | {_state(row['state_bytes'])} "
+                     f"| {f'{decode:,.1f}' if decode else '-'} |")
+    lines += ["", "| engine | time exponent k (time ~ tokens^k) | r² | lengths | peak RSS spread |",
+              "|:---|---:|---:|---:|---:|"]
+    for engine, fit in result["fit"].items():
+        memory = fit.get("peak_memory_spread")
+        lines.append(f"| {engine} | {fit['exponent']:.3f} | {fit['r_squared']:.3f} | {fit['points']} "
+                     f"| {f'{100 * memory:.1f}%' if memory is not None else '-'} |")
+    if result.get("ratios"):
+        lines += ["", "| tokens | other engine | time ssmdoc/other | peak RSS ssmdoc/other |", "|---:|:---|---:|---:|"]
+        for r in result["ratios"]:
+            lines.append(f"| {r['tokens']:,} | {r['other']} | {r['time_ratio']:.3g} | {r['memory_ratio']:.3g} |")
+    if result.get("notes"):
+        lines += [""] + [f"- {note}" for note in result["notes"]]
+    m = result.get("machine", {})
+    ram = f"{m['ram_bytes'] / 2**30:.1f} GiB" if m.get("ram_bytes") else "?"
+    lines += ["", f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {ram} RAM, torch {m.get('torch')}, "
+              f"transformers {m.get('transformers')}, device {m.get('device')}, {m.get('torch_threads')} torch "
+              f"threads; {m.get('date')}, commit {m.get('commit')}."]
+    return "\n".join(lines) + "\n"

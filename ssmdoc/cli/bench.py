@@ -55,8 +55,10 @@ def _render(result: dict, files: list[Path], plot_note: str | None) -> None:
         )
     console.print(table)
     for engine, fit in result["fit"].items():
+        memory = fit.get("peak_memory_spread")
         console.print(f"{engine}: time ~ tokens^{fit['exponent']:.3f} (r^2 {fit['r_squared']:.3f}, "
-                      f"{fit['points']} lengths)", markup=False, highlight=False)
+                      f"{fit['points']} lengths)" + (f"; peak RSS spread {100 * memory:.1f}%" if memory is not None
+                                                     else ""), markup=False, highlight=False)
     for note in result["notes"]:
         console.print(f"note: {note}", markup=False, highlight=False)
     if plot_note:
@@ -89,6 +91,9 @@ def bench(
         "--baseline-attention",
         help="Also run a random all-attention model (transformers' Llama) of the same depth, width and heads.")]
     = False,
+    compare_max_tokens: Annotated[str | None, typer.Option(
+        help="Longest length for transformers and the attention baseline (ssmdoc goes on alone), e.g. 64K.")]
+    = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
     dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16, or auto (bfloat16 on CUDA, else float32).")]
     = "float32",
@@ -137,6 +142,7 @@ def bench(
     if len(engines) > 1 and importlib.util.find_spec("transformers") is None:
         raise UsageError("transformers is not installed: --compare transformers and --baseline-attention need it",
                          "pip install transformers, or leave those options out")
+    others_cap = parse_lengths(compare_max_tokens)[-1] if compare_max_tokens else None
     memory_cap = parse_bytes(max_memory) if max_memory else _default_memory_cap()
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a directory")
@@ -144,7 +150,8 @@ def bench(
     checkpoint = resolve_checkpoint(model)
     spec = BenchSpec(checkpoint=str(checkpoint), lengths=token_lengths, engines=engines, device=device,
                      dtype=dtype, decode_tokens=decode_tokens, max_seconds=max_seconds, max_memory=memory_cap,
-                     repeats=repeats, threads=threads)
+                     repeats=repeats, threads=threads,
+                     max_tokens={e: others_cap for e in engines if e != "ssmdoc" and others_cap})
     progress = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
     result = run_bench(spec, progress)
     if not any(row["engine"] == "ssmdoc" for row in result.rows):

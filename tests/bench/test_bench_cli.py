@@ -7,6 +7,7 @@ The end-to-end run spawns one worker per (engine, length): 2 lengths x 3 engines
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -28,21 +29,28 @@ def checkpoint(tmp_path_factory):
     return tiny_checkpoint(tmp_path_factory.mktemp("bench") / "tiny-mamba", "mamba")
 
 
-@pytest.fixture(scope="module")
-def run(checkpoint, tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench-out")
+def test_end_to_end(checkpoint, tmp_path):
+    """One run, checked from several sides (one test, so that pytest -n 2 does not run it twice)."""
+    run = _run(checkpoint, tmp_path / "out")
+    check_every_engine_at_every_length_with_positive_numbers(run)
+    check_state_sizes_are_what_each_engine_holds(run, checkpoint)
+    check_fit_has_a_finite_exponent_per_engine(run)
+    check_csv_plots_and_table(run)
+
+
+def _run(checkpoint, out):
     proc = subprocess.run(
         [sys.executable, "-m", "ssmdoc", "bench", "-m", str(checkpoint), "--lengths", ",".join(map(str, LENGTHS)),
          "--compare", "transformers", "--baseline-attention", "--out", str(out), "--threads", "1",
          "--decode-tokens", "4"],
         capture_output=True, text=True, timeout=600,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "100"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "100"},
     )
     assert proc.returncode == 0, proc.stderr
     return proc, out, json.loads((out / "bench.json").read_text())
 
 
-def test_every_engine_at_every_length_with_positive_numbers(run):
+def check_every_engine_at_every_length_with_positive_numbers(run):
     _, _, data = run
     rows = data["rows"]
     assert sorted((r["engine"], r["tokens"]) for r in rows) == sorted((e, n) for e in ENGINES for n in LENGTHS)
@@ -55,7 +63,7 @@ def test_every_engine_at_every_length_with_positive_numbers(run):
     assert {"cpu", "cores", "ram_bytes", "torch", "date"} <= set(data["machine"])
 
 
-def test_state_sizes_are_what_each_engine_holds(run, checkpoint):
+def check_state_sizes_are_what_each_engine_holds(run, checkpoint):
     from ssmdoc.bench.engines import attention_config
     from ssmdoc.models import load_config
 
@@ -71,14 +79,14 @@ def test_state_sizes_are_what_each_engine_holds(run, checkpoint):
         assert rows[("attention", n)]["kv"] == expected
 
 
-def test_fit_has_a_finite_exponent_per_engine(run):
+def check_fit_has_a_finite_exponent_per_engine(run):
     fit = run[2]["fit"]
     assert set(fit) == set(ENGINES)
     for engine_fit in fit.values():
         assert math.isfinite(engine_fit["exponent"]) and engine_fit["points"] == len(LENGTHS)
 
 
-def test_csv_plots_and_table(run):
+def check_csv_plots_and_table(run):
     proc, out, data = run
     with (out / "bench.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -116,6 +124,7 @@ def test_memory_cap_kills_the_worker(checkpoint):
         (["--lengths", "0"], "at least 1 token"),
         (["--lengths", ""], "no lengths"),
         (["--max-memory", "plenty"], "not a memory size"),
+        (["--compare-max-tokens", "many"], "not a token count"),
         (["--compare", "vllm"], "unknown --compare"),
         (["--device", "tpu"], "unknown --device"),
         (["--dtype", "int3"], "unknown --dtype"),
@@ -131,11 +140,11 @@ def test_user_errors_are_one_error_line_and_exit_2(args, message, monkeypatch):
     assert "Traceback" not in result.output
 
 
-def test_transformers_missing_is_a_clear_error(monkeypatch, checkpoint):
+def test_transformers_missing_is_a_clear_error(monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "transformers" else real(name, *a))
-    result = CliRunner().invoke(app, ["bench", "-m", str(checkpoint), "--lengths", "64", "--compare", "transformers"])
+    result = CliRunner().invoke(app, ["bench", "-m", "/no/such/dir", "--lengths", "64", "--compare", "transformers"])
     assert result.exit_code == 2
     assert "transformers is not installed" in result.stderr

@@ -35,7 +35,7 @@ def test_json_csv_and_plots(tmp_path):
     files, note = write_outputs({"rows": ROWS, "fit": {}}, tmp_path / "out", title="t")
     assert note is None
     names = sorted(p.name for p in files)
-    assert names == ["bench.csv", "bench.json", "memory.png", "time.png"]
+    assert names == ["bench.csv", "bench.json", "bench.md", "memory.png", "time.png"]
     assert json.loads((tmp_path / "out" / "bench.json").read_text())["rows"] == ROWS
     with (tmp_path / "out" / "bench.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -50,6 +50,21 @@ def test_json_csv_and_plots(tmp_path):
 def test_missing_matplotlib_is_a_note_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
     files, note = write_outputs({"rows": ROWS, "fit": {}}, tmp_path)
-    assert sorted(p.name for p in files) == ["bench.csv", "bench.json"]
+    assert sorted(p.name for p in files) == ["bench.csv", "bench.json", "bench.md"]
     assert "matplotlib" in note and "ssmdoc[plot]" in note
     assert not (tmp_path / "time.png").exists()
+
+
+def test_markdown_quotes_every_row_fit_and_ratio(tmp_path):
+    from ssmdoc.bench import fit_all
+    from ssmdoc.bench.output import to_markdown
+
+    result = {"rows": ROWS, "fit": fit_all(ROWS), "ratios": ratios(ROWS), "notes": ["x: stopped"],
+              "machine": {"cpu": "CPU-Z", "cores": 2, "ram_bytes": 2**30}}
+    text = to_markdown(result)
+    assert text.count("| ssmdoc |") == 3  # two rows and the fit
+    assert "| transformers | 2.000 |" in text  # 4 s -> 16 s when tokens double
+    assert "| 2,000 | transformers | 0.125 | 0.25 |" in text
+    assert "- x: stopped" in text and "CPU-Z, 2 cores, 1.0 GiB RAM" in text
+    write_outputs(result, tmp_path)
+    assert (tmp_path / "bench.md").read_text() == text
