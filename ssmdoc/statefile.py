@@ -21,11 +21,13 @@ import json
 import os
 import struct
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ssmdoc import __version__
 from ssmdoc.errors import StateFileError
+
+if TYPE_CHECKING:  # torch is imported where tensors are handled, so `ssmdoc --help` starts fast
+    import torch
 
 FORMAT = "ssmdoc-state"
 FORMAT_VERSION = 1
@@ -82,6 +84,8 @@ def describe_file_source(path: str | os.PathLike, kind: str) -> dict:
 
 
 def _content_hash(meta: dict, tensors: dict[str, torch.Tensor]) -> str:
+    import torch
+
     digest = hashlib.sha256()
     body = {k: v for k, v in meta.items() if k != "content_hash"}
     digest.update(json.dumps(body, sort_keys=True).encode())
