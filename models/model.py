@@ -12,6 +12,7 @@ LM head runs only on the positions whose logits were asked for.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .attention import Attention
@@ -24,6 +25,18 @@ from .state import InferenceState
 
 MIXERS = {"mamba1": Mamba1Mixer, "mamba2": Mamba2Mixer, "attention": Attention}
 FFNS = {"mlp": MLP, "moe": MoE}
+
+
+class Embedding(nn.Module):
+    """A lookup table. Not nn.Embedding: its random init on the meta device pulls in sympy (+150 MB RSS),
+    and the loader overwrites every entry anyway."""
+
+    def __init__(self, vocab_size: int, hidden_size: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(vocab_size, hidden_size))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, self.weight)
 
 
 class Block(nn.Module):
@@ -53,7 +66,7 @@ class HybridLM(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.embed = Embedding(config.vocab_size, config.hidden_size)
         self.layers = nn.ModuleList(Block(config, spec) for spec in config.layers)
         self.norm_f = RMSNorm(config.hidden_size, config.norm_eps)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
