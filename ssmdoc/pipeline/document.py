@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ssmdoc.errors import UsageError
 from ssmdoc.pipeline.answering import Answer, GenOptions, answer
 from ssmdoc.pipeline.engine import Engine, Meter
-from ssmdoc.pipeline.mapreduce import Partial, capacity_for, combine
+from ssmdoc.pipeline.mapreduce import Partial, capacity_for, combine, combine_capacity
 from ssmdoc.pipeline.prompts import Task, build_prompt
 from ssmdoc.pipeline.reading import Window, WindowReader, tokenize
 from ssmdoc.report import Report, peak_rss_bytes
@@ -115,6 +115,8 @@ def read(
     for window in reader.windows(tokenize(segments, engine.tokenizer)):
         if window.final:
             return Reading(task, window, partials, reader.sources.to_list(), report, meter)
+        if not partials:
+            combine_capacity(engine, task, options.gen)  # fail now, not after answering every window
         out = answer(engine, window.state, part_suffix, options.gen, meter, report)
         partials.append(Partial(out.ids, out.text, window.first, window.last))
     raise AssertionError("WindowReader always ends with a final window")  # pragma: no cover

@@ -39,6 +39,20 @@ def capacity_for(max_context: int, prompt_tokens: int, max_new_tokens: int) -> i
     return max_context - prompt_tokens - max_new_tokens
 
 
+def combine_capacity(engine: Engine, task: Task, gen: GenOptions) -> int:
+    """Tokens of parts one combine window holds; UsageError when fewer than two parts would fit (the
+    recursion would not shrink). Called as soon as a second window is needed, before any is answered."""
+    prompt = build_prompt(engine.tokenizer, task, "combine")
+    capacity = capacity_for(engine.max_context, len(prompt.prefix) + len(prompt.suffix), gen.max_new_tokens)
+    if capacity < 2 * (gen.max_new_tokens + HEADER_ALLOWANCE):
+        raise UsageError(
+            f"the input exceeds the model's context ({engine.max_context} tokens), which is too short to "
+            f"combine parts of up to {gen.max_new_tokens} tokens each",
+            "use a smaller --max-new-tokens, or --strategy stream to read everything in one pass",
+        )
+    return capacity
+
+
 def _part_pieces(tokenizer, partials: list[Partial]) -> list[Piece]:
     pieces = []
     for i, part in enumerate(partials, 1):
@@ -60,13 +74,7 @@ def combine(
 ) -> Answer:
     """Reduce the parts' outputs to one answer, streamed to `on_text` (only the final answer is streamed)."""
     prompt = build_prompt(engine.tokenizer, task, "combine")
-    capacity = capacity_for(engine.max_context, len(prompt.prefix) + len(prompt.suffix), gen.max_new_tokens)
-    if capacity < 2 * (gen.max_new_tokens + HEADER_ALLOWANCE):
-        raise UsageError(
-            f"the model's context ({engine.max_context} tokens) is too short to combine parts of up to "
-            f"{gen.max_new_tokens} tokens each",
-            "use a smaller --max-new-tokens, or --strategy stream to read everything in one pass",
-        )
+    capacity = combine_capacity(engine, task, gen)
     level = partials
     for _ in range(MAX_LEVELS):
         reader = WindowReader(engine, prompt.prefix, chunk_tokens, capacity, meter, report, count_chunks=False)
