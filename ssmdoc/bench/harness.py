@@ -80,6 +80,8 @@ def _worker_command(spec: BenchSpec, engine: str, tokens: int) -> list[str]:
 
 
 def _rss(proc) -> int:
+    if proc is None:
+        return 0
     try:
         return int(proc.memory_info().rss)
     except Exception:  # the process has just exited
@@ -99,7 +101,10 @@ def run_one(spec: BenchSpec, engine: str, tokens: int) -> _Outcome:
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     err_thread = threading.Thread(target=lambda: stderr_tail.extend(proc.stderr), daemon=True)
     err_thread.start()
-    ps = psutil.Process(proc.pid)
+    try:
+        ps = psutil.Process(proc.pid)
+    except psutil.NoSuchProcess:  # already gone (it failed at once); its exit status tells why
+        ps = None
     phase, phase_start, killed, stdout_open = "load", time.monotonic(), None, True
 
     while stdout_open or proc.poll() is None:

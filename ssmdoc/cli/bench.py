@@ -115,11 +115,11 @@ def bench(
 ) -> None:
     """Measure prefill time and peak memory of ssmdoc against context length, each point in a fresh process.
 
-    Writes bench.json (rows, fitted exponents of time ~ tokens^k, machine), bench.csv, and time.png /
-    memory.png (log-log; they need matplotlib, the 'plot' extra) into --out. Random token ids are fed, so any
-    checkpoint works without a tokenizer.
+    Random token ids are fed, so any checkpoint works, tokenizer or not.
+    Writes into --out: bench.json (rows, fitted exponents k of time ~ tokens^k, machine), bench.csv, bench.md,
+    and the log-log plots time.png and memory.png (these need matplotlib: the 'plot' extra).
 
-    Examples: ssmdoc bench -m state-spaces/mamba-130m-hf --lengths 4K,16K,64K --compare transformers --max-seconds 600
+    Example: ssmdoc bench -m state-spaces/mamba-130m-hf --lengths 4K,16K,64K --compare transformers
     """
     from ssmdoc.bench import BenchSpec, parse_bytes, parse_lengths, run_bench
     from ssmdoc.bench.output import write_outputs
