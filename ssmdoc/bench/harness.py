@@ -88,6 +88,35 @@ def _rss(proc) -> int:
         return 0
 
 
+def _apply(line: str, outcome: _Outcome) -> str | None:
+    """Apply one stdout line of the worker to `outcome`; returns the phase it starts ("prefill", "decode")."""
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        return None  # a stray print from a library; not ours
+    kind = event.pop("event", None)
+    if kind == "ready":
+        outcome.info = event
+        return "prefill"
+    if kind == "prefilled":
+        return "decode"
+    if kind == "result":
+        outcome.row = event
+    elif kind == "error":
+        outcome.failure = event.get("message", "failed") + (f" ({event['hint']})" if event.get("hint") else "")
+    return None
+
+
+def _past_live_cap(spec: BenchSpec, rss: int, phase: str, elapsed: float) -> str | None:
+    if spec.max_memory and rss > spec.max_memory:
+        return f"killed at {human_bytes(rss)} RSS, past --max-memory {human_bytes(spec.max_memory)}"
+    if spec.max_seconds and phase == "prefill" and elapsed > spec.max_seconds:
+        return f"killed after {elapsed:.0f} s of prefill, past --max-seconds {spec.max_seconds:g}"
+    if phase == "load" and elapsed > LOAD_TIMEOUT_SECONDS:
+        return f"killed: still loading after {elapsed:.0f} s"
+    return None
+
+
 def run_one(spec: BenchSpec, engine: str, tokens: int) -> _Outcome:
     """One fresh worker: its result row, or why there is none."""
     import psutil
@@ -106,39 +135,25 @@ def run_one(spec: BenchSpec, engine: str, tokens: int) -> _Outcome:
     except psutil.NoSuchProcess:  # already gone (it failed at once); its exit status tells why
         ps = None
     phase, phase_start, killed, stdout_open = "load", time.monotonic(), None, True
-
-    while stdout_open or proc.poll() is None:
-        try:
-            line = lines.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            line = ""
-        if line is None:
-            stdout_open = False
-        elif line:
+    try:
+        while stdout_open or proc.poll() is None:
             try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                event = {}  # a stray print from a library; not ours
-            kind = event.pop("event", None)
-            if kind == "ready":
-                outcome.info = event
-                phase, phase_start = "prefill", time.monotonic()
-            elif kind == "prefilled":
-                phase = "decode"
-            elif kind == "result":
-                outcome.row = event
-            elif kind == "error":
-                outcome.failure = event.get("message", "failed") + (f" ({event['hint']})" if event.get("hint") else "")
-        if killed is None and proc.poll() is None:
-            rss, elapsed = _rss(ps), time.monotonic() - phase_start
-            if spec.max_memory and rss > spec.max_memory:
-                killed = f"killed at {human_bytes(rss)} RSS, past --max-memory {human_bytes(spec.max_memory)}"
-            elif spec.max_seconds and phase == "prefill" and elapsed > spec.max_seconds:
-                killed = f"killed after {elapsed:.0f} s of prefill, past --max-seconds {spec.max_seconds:g}"
-            elif phase == "load" and elapsed > LOAD_TIMEOUT_SECONDS:
-                killed = f"killed: still loading after {elapsed:.0f} s"
-            if killed:
-                proc.kill()
+                line = lines.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                line = ""
+            if line is None:
+                stdout_open = False
+            elif line:
+                new_phase = _apply(line, outcome)
+                if new_phase:
+                    phase, phase_start = new_phase, time.monotonic()
+            if killed is None and proc.poll() is None:
+                killed = _past_live_cap(spec, _rss(ps), phase, time.monotonic() - phase_start)
+                if killed:
+                    proc.kill()
+    finally:  # Ctrl-C or a bug here must not leave a worker running
+        if proc.poll() is None:
+            proc.kill()
     proc.wait()
     err_thread.join(timeout=5)
     if killed:

@@ -144,7 +144,8 @@ def test_transformers_missing_is_a_clear_error(monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "transformers" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "transformers" else real(name, *a))
     result = CliRunner().invoke(app, ["bench", "-m", "/no/such/dir", "--lengths", "64", "--compare", "transformers"])
     assert result.exit_code == 2
     assert "transformers is not installed" in result.stderr
