@@ -20,7 +20,7 @@ from typing import Any
 
 from ssmdoc.errors import ModelError
 
-MIXERS = ("mamba1", "mamba2", "attention")
+MIXERS = ("mamba1", "mamba2", "attention", "parallel", "none")  # parallel: attention + Mamba-2 side by side
 FFNS = ("none", "mlp", "moe")
 
 
@@ -28,12 +28,23 @@ FFNS = ("none", "mlp", "moe")
 class LayerSpec:
     """One block of the stack: its sequence mixer and its feed-forward."""
 
-    mixer: str  # mamba1 | mamba2 | attention
+    mixer: str  # mamba1 | mamba2 | attention | parallel (Falcon-H1) | none (Nemotron-H's MLP-only blocks)
     ffn: str = "none"  # none | mlp | moe
+    shared_block: int | None = None  # Zamba2: index of the shared transformer block run before the mixer
 
     def __post_init__(self):
         assert self.mixer in MIXERS, self.mixer
         assert self.ffn in FFNS, self.ffn
+
+    @property
+    def has_ssm(self) -> bool:
+        """The layer carries a conv + SSM state."""
+        return self.mixer in ("mamba1", "mamba2", "parallel")
+
+    @property
+    def has_kv(self) -> bool:
+        """The layer carries a KV cache (its own attention, or its use of a shared attention block)."""
+        return self.mixer in ("attention", "parallel") or self.shared_block is not None
 
 
 @dataclass
@@ -55,6 +66,8 @@ class ModelConfig:
     num_key_value_heads: int = 0
     head_dim: int = 0
     rope_theta: float | None = None  # None: no positional encoding at all (Jamba relies on its Mamba layers)
+    partial_rotary_factor: float = 1.0  # rotate only the first int(head_dim x factor) dims of each head
+    attention_scale: float | None = None  # softmax scale; None: 1 / sqrt(head_dim)
     attention_bias: bool = False
 
     # SSM layers, shared by Mamba-1 and Mamba-2
@@ -79,13 +92,37 @@ class ModelConfig:
     # feed-forward layers
     intermediate_size: int = 0  # MLP / expert width
     mlp_activation: str = "silu"  # gated: act(gate) * up
+    mlp_gated: bool = True  # False: down(act(up(x))) (Nemotron-H)
+    mlp_bias: bool = False
     num_experts: int = 0
     num_experts_per_tok: int = 0  # top-k; Jamba keeps the softmax weights of the k without renormalising
+    expert_size: int = 0  # width of one expert when it differs from intermediate_size (Nemotron-H)
+    # router: "softmax_topk" (Jamba) | "topk_softmax" (Granite: softmax over the k chosen logits)
+    #         | "sigmoid_grouped" (Nemotron-H: sigmoid scores, bias-corrected choice within the best groups)
+    moe_router: str = "softmax_topk"
+    moe_shared_size: int = 0  # width of the shared MLP added to the experts' output (0: none)
+    moe_n_group: int = 1  # sigmoid_grouped only: expert groups, groups kept, renormalise, final scale
+    moe_topk_group: int = 1
+    moe_norm_topk: bool = True
+    moe_routed_scaling: float = 1.0
 
     # multipliers some later families use (neutral here)
     embedding_multiplier: float = 1.0
-    residual_multiplier: float = 1.0
-    logits_scaling: float = 1.0  # logits are divided by it
+    residual_multiplier: float = 1.0  # Granite: both residual branches are scaled by it
+    logits_scaling: float = 1.0  # logits are divided by it (Falcon-H1's lm_head_multiplier m: 1 / m)
+    key_multiplier: float = 1.0  # Falcon-H1: k is scaled before the rotation
+    # Falcon-H1's muP multipliers: inputs / outputs of its parallel branches, the five slices of the Mamba-2
+    # in_proj output (z, x, B, C, dt), the MLP's gate input and down output
+    attention_in_multiplier: float = 1.0
+    attention_out_multiplier: float = 1.0
+    ssm_in_multiplier: float = 1.0
+    ssm_out_multiplier: float = 1.0
+    ssm_multipliers: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
+    mlp_multipliers: tuple[float, float] = (1.0, 1.0)
+    # Mamba-2 output: "gated" rmsnorm(y * silu(z)) | "gated_norm_first" rmsnorm(y) * silu(z) | "none" y * silu(z)
+    ssm_norm: str = "gated"
+    ssm_out_proj_bias: bool | None = None  # None: ssm_proj_bias (Falcon-H1 sets it apart)
+    ssm_norm_eps: float | None = None  # that norm's eps; None: norm_eps (Zamba2 fixes it at 1e-5)
 
     def __post_init__(self):
         self.layers = list(self.layers)
@@ -97,7 +134,7 @@ class ModelConfig:
     @property
     def ssm_conv_dim(self) -> int:
         """Channels of the causal conv: x for Mamba-1; x, B and C together for Mamba-2."""
-        if any(spec.mixer == "mamba2" for spec in self.layers):
+        if any(spec.mixer in ("mamba2", "parallel") for spec in self.layers):
             return self.ssm_inner_size + 2 * self.ssm_n_groups * self.ssm_state_size
         return self.ssm_inner_size
 
@@ -256,6 +293,11 @@ _BY_MODEL_TYPE = {
     "mamba2": "Mamba2ForCausalLM",
     "jamba": "JambaForCausalLM",
 }
+# the Mamba-2 hybrids (Bamba, Granite-4.0-H, ...) live in their own module, built on the helpers above
+from .config_hybrids import HYBRID_MODEL_TYPES, HYBRID_PARSERS  # noqa: E402
+
+PARSERS.update(HYBRID_PARSERS)
+_BY_MODEL_TYPE.update(HYBRID_MODEL_TYPES)
 
 
 def parse_config(raw: dict) -> ModelConfig:
@@ -326,14 +368,14 @@ def estimate_state_bytes(config: ModelConfig, n_tokens: int, dtype: Any, batch_s
     item = dtype_bytes(dtype)
     kept = n_tokens if kv_window is None else min(n_tokens, kv_window)
     ssm = conv = kv = 0
-    for spec in config.layers:
+    for spec in config.layers:  # a layer may hold both (Falcon-H1's parallel layers, Zamba2's shared uses)
         if spec.mixer == "mamba1":
             ssm += config.ssm_inner_size * config.ssm_state_size * SSM_STATE_BYTES
             conv += config.ssm_inner_size * (config.conv_kernel - 1) * item
-        elif spec.mixer == "mamba2":
+        elif spec.has_ssm:
             ssm += config.ssm_num_heads * config.ssm_head_dim * config.ssm_state_size * SSM_STATE_BYTES
             conv += config.ssm_conv_dim * (config.conv_kernel - 1) * item
-        else:
+        if spec.has_kv:
             kv += 2 * config.num_key_value_heads * config.head_dim * kept * item
     return {"ssm": ssm * batch_size, "conv": conv * batch_size, "kv": kv * batch_size}
 
@@ -344,6 +386,8 @@ def transformer_kv_equivalent_bytes(config: ModelConfig, n_tokens: int, dtype: A
     2 x n_layers x n_kv_heads x head_dim x tokens x bytes; hidden_size stands for n_kv_heads x head_dim
     when the checkpoint has no attention layer.
     """
-    width = config.num_key_value_heads * config.head_dim if config.layer_indices("attention") else 0
+    width = config.num_key_value_heads * config.head_dim if any(s.has_kv for s in config.layers) else 0
     width = width or config.hidden_size
-    return 2 * config.num_layers * width * n_tokens * dtype_bytes(dtype)
+    # Nemotron-H's MLP-only blocks are half of a transformer layer: only blocks with a sequence mixer count
+    depth = sum(spec.mixer != "none" for spec in config.layers)
+    return 2 * depth * width * n_tokens * dtype_bytes(dtype)

@@ -46,6 +46,7 @@ NAME_MAPS = {
     "FalconMambaForCausalLM": _MAMBA_NAMES,
     "Mamba2ForCausalLM": _MAMBA_NAMES,
     "JambaForCausalLM": _JAMBA_NAMES,
+    "BambaForCausalLM": _JAMBA_NAMES,  # the same module names as Jamba's (dense MLPs only)
 }
 # Falcon-Mamba's dt/B/C norms have no weights; an export may still carry their dummy all-ones tensors.
 _FALCON = "FalconMambaForCausalLM"
@@ -205,6 +206,9 @@ def load_pretrained(path_or_repo_id: str | Path, device: str | torch.device = "c
     with torch.device("meta"):  # no memory until the real tensors arrive
         model = HybridLM(config).to(target_dtype)
     model = model.to_empty(device=device)
+    for module in model.modules():  # to_empty leaves buffers undefined: rotary frequencies, muP vectors
+        if hasattr(module, "reset_buffers"):
+            module.reset_buffers()
     if config.tie_word_embeddings:  # to_empty breaks the tie: restore it
         model.lm_head.weight = model.embed.weight
     load_state(model, _iter_tensors(files))

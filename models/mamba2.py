@@ -22,7 +22,7 @@ from ssmdoc.kernels import selective_state_update, ssd_scan
 
 from .config import ModelConfig
 from .mamba1 import DepthwiseConv
-from .norms import GatedRMSNorm
+from .norms import Gate, GatedRMSNorm
 from .state import SSMState
 
 
@@ -39,8 +39,13 @@ class Mamba2Mixer(nn.Module):
         self.dt_bias = nn.Parameter(torch.zeros(self.h))
         self.A_log = nn.Parameter(torch.zeros(self.h))
         self.D = nn.Parameter(torch.zeros(self.h))
-        self.norm = GatedRMSNorm(e, cfg.ssm_norm_group_size or e, cfg.norm_eps)
-        self.out_proj = nn.Linear(e, d, bias=cfg.ssm_proj_bias)
+        if cfg.ssm_norm == "none":
+            self.norm = Gate()
+        else:
+            self.norm = GatedRMSNorm(e, cfg.ssm_norm_group_size or e, cfg.ssm_norm_eps or cfg.norm_eps,
+                                     norm_first=cfg.ssm_norm == "gated_norm_first")
+        out_bias = cfg.ssm_proj_bias if cfg.ssm_out_proj_bias is None else cfg.ssm_out_proj_bias
+        self.out_proj = nn.Linear(e, d, bias=out_bias)
 
     def forward(self, u: torch.Tensor, state: SSMState) -> torch.Tensor:
         """u (b, l, d) -> (b, l, d), advancing `state` by l tokens."""

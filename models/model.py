@@ -21,9 +21,10 @@ from .ffn import MLP, MoE
 from .mamba1 import Mamba1Mixer
 from .mamba2 import Mamba2Mixer
 from .norms import RMSNorm
+from .parallel import ParallelMixer
 from .state import InferenceState
 
-MIXERS = {"mamba1": Mamba1Mixer, "mamba2": Mamba2Mixer, "attention": Attention}
+MIXERS = {"mamba1": Mamba1Mixer, "mamba2": Mamba2Mixer, "attention": Attention, "parallel": ParallelMixer}
 FFNS = {"mlp": MLP, "moe": MoE}
 
 
@@ -43,16 +44,17 @@ class Block(nn.Module):
     def __init__(self, cfg: ModelConfig, spec: LayerSpec):
         super().__init__()
         self.norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
-        self.mixer = MIXERS[spec.mixer](cfg)
+        # mixer "none" (Nemotron-H's MLP / MoE blocks): the block is norm + feed-forward, under self.norm
+        self.mixer = MIXERS[spec.mixer](cfg) if spec.mixer != "none" else None
         self.residual_multiplier = cfg.residual_multiplier
+        self.ffn_norm = self.ffn = None
         if spec.ffn != "none":
-            self.ffn_norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
+            self.ffn_norm = RMSNorm(cfg.hidden_size, cfg.norm_eps) if self.mixer is not None else self.norm
             self.ffn = FFNS[spec.ffn](cfg)
-        else:
-            self.ffn_norm = self.ffn = None
 
     def forward(self, h: torch.Tensor, layer_state) -> torch.Tensor:
-        h = h + self.residual_multiplier * self.mixer(self.norm(h), layer_state)
+        if self.mixer is not None:
+            h = h + self.residual_multiplier * self.mixer(self.norm(h), layer_state)
         if self.ffn is not None:
             h = h + self.residual_multiplier * self.ffn(self.ffn_norm(h))
         return h

@@ -25,17 +25,28 @@ class RMSNorm(nn.Module):
 
 
 class GatedRMSNorm(nn.Module):
-    """Mamba-2's output norm: rmsnorm(y * silu(z)) over groups of `group_size` channels (norm after gate)."""
+    """Mamba-2's output norm: rmsnorm(y * silu(z)) over groups of `group_size` channels (norm after gate);
+    with norm_first, rmsnorm(y) * silu(z) (Falcon-H1's default mamba_norm_before_gate)."""
 
-    def __init__(self, size: int, group_size: int, eps: float):
+    def __init__(self, size: int, group_size: int, eps: float, norm_first: bool = False):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(size))
         self.group_size = group_size
         self.eps = eps
+        self.norm_first = norm_first
 
     def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        gated = y.float() * F.silu(z.float())
+        gated = y.float() if self.norm_first else y.float() * F.silu(z.float())
         *lead, width = gated.shape
         grouped = gated.view(*lead, width // self.group_size, self.group_size)  # (..., groups, group_size)
         normed = rms_normalize(grouped, self.eps).view(*lead, width)
+        if self.norm_first:  # the reference keeps float32 through the weight and the gate, then casts
+            return (self.weight.float() * normed * F.silu(z.float())).to(y.dtype)
         return self.weight * normed.to(y.dtype)
+
+
+class Gate(nn.Module):
+    """y * silu(z) without a norm (Falcon-H1 with mamba_rms_norm off)."""
+
+    def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return (y.float() * F.silu(z.float())).to(y.dtype)

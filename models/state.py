@@ -7,6 +7,8 @@ Shapes (b = batch):
     Mamba-1  conv (b, d_inner, k-1)    ssm (b, d_inner, n)        float32
     Mamba-2  conv (b, conv_dim, k-1)   ssm (b, heads, head_dim, n) float32
     attention  k, v (b, kv_heads, t, head_dim) with t = tokens kept
+A layer with both (Falcon-H1's parallel layers, Zamba2's layers that use a shared attention block) holds a
+HybridLayerState; a layer with neither (Nemotron-H's MLP-only blocks) holds None.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class KVCache:
     def __init__(self, batch: int, kv_heads: int, head_dim: int, dtype, device, window: int | None = None):
         self.window = window
         self.length = 0  # positions held
+        self.position = 0  # positions ever appended: the absolute (rotary) position of the next token
         self._k = torch.empty(batch, kv_heads, 0, head_dim, dtype=dtype, device=device)
         self._v = torch.empty_like(self._k)
 
@@ -55,6 +58,7 @@ class KVCache:
         self._k[:, :, self.length : needed] = k
         self._v[:, :, self.length : needed] = v
         self.length = needed
+        self.position += k.shape[2]
 
     def apply_window(self) -> None:
         """Drop the positions that fell out of the window (after the queries that needed them ran)."""
@@ -87,7 +91,7 @@ class KVCache:
 
     def clone(self) -> "KVCache":
         other = KVCache.__new__(KVCache)
-        other.window, other.length = self.window, self.length
+        other.window, other.length, other.position = self.window, self.length, self.position
         other._k, other._v = self.keys.clone(), self.values.clone()
         return other
 
@@ -96,8 +100,30 @@ class KVCache:
         return self.keys.nbytes + self.values.nbytes
 
 
+@dataclass
+class HybridLayerState:
+    """A layer that holds both: Falcon-H1 (attention and Mamba-2 side by side), Zamba2 (a shared attention
+    block's use before the layer's Mamba-2)."""
+
+    ssm: SSMState
+    kv: KVCache
+
+    def clone(self) -> "HybridLayerState":
+        return HybridLayerState(SSMState(self.ssm.conv.clone(), self.ssm.ssm.clone()), self.kv.clone())
+
+
+def _parts(layer) -> list:
+    """The SSMState and / or KVCache a layer's state is made of."""
+    if layer is None:
+        return []
+    if isinstance(layer, HybridLayerState):
+        return [layer.ssm, layer.kv]
+    return [layer]
+
+
 class InferenceState:
-    """Everything a model needs to continue a sequence: `layers[i]` is an SSMState or a KVCache."""
+    """Everything a model needs to continue a sequence: `layers[i]` is an SSMState, a KVCache, a
+    HybridLayerState (both) or None (an MLP-only block)."""
 
     def __init__(self, layers: list, seen_tokens: int = 0, kv_window: int | None = None):
         self.layers = layers
@@ -113,37 +139,42 @@ class InferenceState:
             raise ValueError("kv_window must be at least 1")
         layers = []
         for spec in cfg.layers:
-            if spec.mixer == "attention":
-                layers.append(KVCache(batch_size, cfg.num_key_value_heads, cfg.head_dim, dtype, device, kv_window))
-                continue
-            if spec.mixer == "mamba1":
-                ssm_shape = (batch_size, cfg.ssm_inner_size, cfg.ssm_state_size)
-            else:
-                ssm_shape = (batch_size, cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_state_size)
-            layers.append(SSMState(
-                conv=torch.zeros(batch_size, cfg.ssm_conv_dim, cfg.conv_kernel - 1, dtype=dtype, device=device),
-                ssm=torch.zeros(ssm_shape, dtype=SSM_DTYPE, device=device),
-            ))
+            kv = ssm = None
+            if spec.has_kv:
+                kv = KVCache(batch_size, cfg.num_key_value_heads, cfg.head_dim, dtype, device, kv_window)
+            if spec.has_ssm:
+                if spec.mixer == "mamba1":
+                    ssm_shape = (batch_size, cfg.ssm_inner_size, cfg.ssm_state_size)
+                else:
+                    ssm_shape = (batch_size, cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_state_size)
+                ssm = SSMState(
+                    conv=torch.zeros(batch_size, cfg.ssm_conv_dim, cfg.conv_kernel - 1, dtype=dtype, device=device),
+                    ssm=torch.zeros(ssm_shape, dtype=SSM_DTYPE, device=device),
+                )
+            layers.append(HybridLayerState(ssm, kv) if ssm is not None and kv is not None else ssm or kv)
         return cls(layers, 0, kv_window)
 
     @property
     def batch_size(self) -> int:
-        first = self.layers[0]
+        first = next(part for layer in self.layers for part in _parts(layer))
         return first.conv.shape[0] if isinstance(first, SSMState) else first.keys.shape[0]
 
     def nbytes(self) -> dict[str, int]:
         sizes = {"ssm": 0, "conv": 0, "kv": 0}
         for layer in self.layers:
-            if isinstance(layer, KVCache):
-                sizes["kv"] += layer.nbytes()
-            else:
-                sizes["ssm"] += layer.ssm.nbytes
-                sizes["conv"] += layer.conv.nbytes
+            for part in _parts(layer):
+                if isinstance(part, KVCache):
+                    sizes["kv"] += part.nbytes()
+                else:
+                    sizes["ssm"] += part.ssm.nbytes
+                    sizes["conv"] += part.conv.nbytes
         return sizes
 
     def clone(self) -> "InferenceState":
         layers = [
-            layer.clone() if isinstance(layer, KVCache) else SSMState(layer.conv.clone(), layer.ssm.clone())
+            None if layer is None
+            else layer.clone() if isinstance(layer, (KVCache, HybridLayerState))
+            else SSMState(layer.conv.clone(), layer.ssm.clone())
             for layer in self.layers
         ]
         return InferenceState(layers, self.seen_tokens, self.kv_window)
@@ -152,12 +183,13 @@ class InferenceState:
         """Flat name -> tensor dict (contiguous, CPU-independent names) for saving with safetensors."""
         out = {}
         for i, layer in enumerate(self.layers):
-            if isinstance(layer, KVCache):
-                out[f"layers.{i}.k"] = layer.keys.contiguous()
-                out[f"layers.{i}.v"] = layer.values.contiguous()
-            else:
-                out[f"layers.{i}.conv"] = layer.conv.contiguous()
-                out[f"layers.{i}.ssm"] = layer.ssm.contiguous()
+            for part in _parts(layer):
+                if isinstance(part, KVCache):
+                    out[f"layers.{i}.k"] = part.keys.contiguous()
+                    out[f"layers.{i}.v"] = part.values.contiguous()
+                else:
+                    out[f"layers.{i}.conv"] = part.conv.contiguous()
+                    out[f"layers.{i}.ssm"] = part.ssm.contiguous()
         return out
 
     @classmethod
@@ -173,17 +205,19 @@ class InferenceState:
         batch = next(iter(tensors.values())).shape[0]
         state = cls.empty(model, batch_size=batch, kv_window=kv_window)
         for i, layer in enumerate(state.layers):
-            if isinstance(layer, KVCache):
-                k, v = tensors[f"layers.{i}.k"], tensors[f"layers.{i}.v"]
-                ref = layer.keys
-                if k.shape != v.shape or k.shape[:2] != ref.shape[:2] or k.shape[3:] != ref.shape[3:]:
-                    raise StateFileError(f"saved KV cache of layer {i} has shape {tuple(k.shape)}, "
-                                         f"expected (batch, {ref.shape[1]}, tokens, {ref.shape[3]})")
-                layer.append(k.to(ref.device, ref.dtype), v.to(ref.device, ref.dtype))
-                layer.apply_window()
-            else:
+            for part in _parts(layer):
+                if isinstance(part, KVCache):
+                    k, v = tensors[f"layers.{i}.k"], tensors[f"layers.{i}.v"]
+                    ref = part.keys
+                    if k.shape != v.shape or k.shape[:2] != ref.shape[:2] or k.shape[3:] != ref.shape[3:]:
+                        raise StateFileError(f"saved KV cache of layer {i} has shape {tuple(k.shape)}, "
+                                             f"expected (batch, {ref.shape[1]}, tokens, {ref.shape[3]})")
+                    part.append(k.to(ref.device, ref.dtype), v.to(ref.device, ref.dtype))
+                    part.apply_window()
+                    part.position = int(seen_tokens)  # rotary positions continue from the whole sequence
+                    continue
                 for name in ("conv", "ssm"):
-                    saved, ref = tensors[f"layers.{i}.{name}"], getattr(layer, name)
+                    saved, ref = tensors[f"layers.{i}.{name}"], getattr(part, name)
                     if saved.shape != ref.shape:
                         raise StateFileError(f"saved {name} state of layer {i} has shape {tuple(saved.shape)}, "
                                              f"expected {tuple(ref.shape)}")

@@ -36,6 +36,12 @@ ARCHS = {
              expert_layer_offset=0, num_experts=4, num_experts_per_tok=2, mamba_d_state=8, mamba_d_conv=4,
              mamba_expand=2, mamba_dt_rank="auto", use_mamba_kernels=False),
     ),
+    "bamba": (
+        "BambaConfig", "BambaForCausalLM",
+        dict(hidden_size=32, intermediate_size=40, num_hidden_layers=3, attn_layer_indices=[1],
+             num_attention_heads=4, num_key_value_heads=2, mamba_n_heads=8, mamba_n_groups=2, mamba_d_state=8,
+             mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=8),
+    ),
 }
 
 

@@ -1,0 +1,89 @@
+"""Config parsers for the Mamba-2 hybrids of issue 7: Bamba, Granite-4.0-H, Nemotron-H, Falcon-H1, Zamba2.
+
+Each turns a config.json dict into the same flat ModelConfig as config.py's parsers (registered in its
+PARSERS table); fields and defaults follow transformers' configuration_{bamba,granitemoehybrid,nemotron_h,
+falcon_h1,zamba2}.py, including keys older exports spell differently.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ssmdoc.errors import ModelError
+
+from .config import LayerSpec, ModelConfig, _common, _float
+
+# transformers' legacy layer-type names (configuration_utils._LEGACY_LAYER_TYPE_REMAP)
+_LEGACY_TYPES = {"mamba": "linear_attention", "attention": "full_attention"}
+
+
+def _rope_theta(raw: dict, default: float = 10000.0) -> float:
+    """rope_theta from rope_parameters (transformers 5) or the top level (older exports); only the
+    "default" rope type (no frequency scaling) is implemented."""
+    params = raw.get("rope_parameters") or {}
+    legacy = raw.get("rope_scaling") or {}
+    kind = params.get("rope_type") or legacy.get("rope_type") or legacy.get("type") or "default"
+    if kind != "default":
+        raise ModelError(f"unsupported RoPE type {kind!r} (ssmdoc implements the default RoPE only)")
+    return float(params.get("rope_theta", raw.get("rope_theta", default)))
+
+
+def _mamba2_fields(raw: dict, hidden: int, *, heads: int, head_dim, groups: int, inner: int | None = None,
+                   **fields) -> dict:
+    """The Mamba-2 fields shared by these families; head_dim "auto" = inner / heads."""
+    inner = int(inner if inner is not None else raw.get("mamba_expand", 2) * hidden)
+    head_dim = inner // heads if head_dim in (None, "auto") else int(head_dim)
+    if heads * head_dim != inner or heads % groups:
+        raise ModelError(f"inconsistent Mamba-2 config: d_inner {inner}, heads {heads} x head_dim {head_dim}, "
+                         f"n_groups {groups}")
+    limit = fields.pop("time_step_limit", None) or (0.0, math.inf)
+    return dict(ssm_inner_size=inner, ssm_num_heads=heads, ssm_head_dim=head_dim, ssm_n_groups=groups,
+                ssm_norm_group_size=inner // groups, time_step_limit=(_float(limit[0]), _float(limit[1])),
+                **fields)
+
+
+def _attention_fields(raw: dict, hidden: int, heads_default: int = 32, kv_default: int | None = 8) -> dict:
+    heads = int(raw.get("num_attention_heads", heads_default))
+    kv = raw.get("num_key_value_heads", kv_default)
+    return dict(num_attention_heads=heads, num_key_value_heads=int(heads if kv is None else kv),
+                head_dim=int(raw.get("head_dim") or hidden // heads))
+
+
+def _parse_bamba(raw: dict, architecture: str) -> ModelConfig:
+    base = _common(raw, architecture, vocab_size=128000, hidden_size=4096, bos_token_id=1, eos_token_id=2,
+                   pad_token_id=0, tie_word_embeddings=False)
+    hidden = base["hidden_size"]
+    attn = set(raw.get("attn_layer_indices") or [])
+    layers = [LayerSpec("attention" if i in attn else "mamba2", "mlp")
+              for i in range(int(raw.get("num_hidden_layers", 32)))]
+    params = raw.get("rope_parameters") or {}
+    return ModelConfig(
+        **base,
+        layers=layers,
+        max_context=raw.get("max_position_embeddings", 262144),
+        norm_eps=float(raw.get("rms_norm_eps", 1e-5)),
+        **_attention_fields(raw, hidden),
+        rope_theta=_rope_theta(raw),
+        # transformers' BambaConfig forces 0.5 unless rope_parameters states a factor
+        partial_rotary_factor=float(params.get("partial_rotary_factor", 0.5)),
+        attention_bias=bool(raw.get("attention_bias", False)),
+        ssm_state_size=int(raw.get("mamba_d_state", 256)),
+        conv_kernel=int(raw.get("mamba_d_conv", 4)),
+        conv_bias=bool(raw.get("mamba_conv_bias", True)),
+        ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
+        ssm_activation=raw.get("hidden_act", "silu"),
+        **_mamba2_fields(raw, hidden, heads=int(raw.get("mamba_n_heads", 128)), head_dim=raw.get("mamba_d_head"),
+                         groups=int(raw.get("mamba_n_groups", 1)), ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
+                         time_step_limit=raw.get("time_step_limit")),
+        intermediate_size=int(raw.get("intermediate_size", 14336)),
+        mlp_activation=raw.get("hidden_act", "silu"),
+        mlp_bias=bool(raw.get("mlp_bias", False)),
+    )
+
+
+HYBRID_PARSERS = {
+    "BambaForCausalLM": _parse_bamba,
+}
+HYBRID_MODEL_TYPES = {
+    "bamba": "BambaForCausalLM",
+}

@@ -1,0 +1,65 @@
+"""Falcon-H1's layer mixer: attention and Mamba-2 side by side on the same normalised input.
+
+    out = ssm_out_mult x mamba(u) + attn_out_mult x attention(attn_in_mult x u)
+
+Its Mamba-2 differs from the plain one only in muP scalings around in_proj, as in transformers'
+FalconH1Mixer:
+    zxbcdt = in_proj(ssm_in_mult x u) * mup         mup: one multiplier per slice z | x | B | C | dt
+The output norm (mamba_rms_norm, mamba_norm_before_gate) and the separate out_proj bias (projectors_bias)
+are config fields the plain Mamba2Mixer already reads.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import Attention
+from .config import ModelConfig
+from .mamba2 import Mamba2Mixer
+from .state import HybridLayerState
+
+
+class MupInProj(nn.Linear):
+    """in_proj with Falcon-H1's input multiplier and per-slice output multipliers (weight names unchanged)."""
+
+    def __init__(self, cfg: ModelConfig, in_features: int, out_features: int):
+        super().__init__(in_features, out_features, bias=cfg.ssm_proj_bias)
+        e, gn, h = cfg.ssm_inner_size, cfg.ssm_n_groups * cfg.ssm_state_size, cfg.ssm_num_heads
+        self.sizes = [e, e, gn, gn, h]  # z, x, B, C, dt
+        self.multipliers = [float(m) for m in cfg.ssm_multipliers]
+        assert sum(self.sizes) == out_features and len(self.multipliers) == 5
+        self.register_buffer("mup", torch.empty(out_features), persistent=False)
+        self.reset_buffers()
+        self.in_multiplier = cfg.ssm_in_multiplier
+
+    def reset_buffers(self) -> None:
+        """Fill the muP vector in the weights' dtype (the reference's buffer follows the model's dtype);
+        the loader calls this after materialising a meta-device model."""
+        mup = torch.cat([torch.full((n,), m) for n, m in zip(self.sizes, self.multipliers)])
+        self.mup = mup.to(self.weight.device, self.weight.dtype)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        return F.linear(u * self.in_multiplier, self.weight, self.bias) * self.mup
+
+
+class FalconH1Mamba(Mamba2Mixer):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        self.in_proj = MupInProj(cfg, self.in_proj.in_features, self.in_proj.out_features)
+
+
+class ParallelMixer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.mamba = FalconH1Mamba(cfg)
+        self.self_attn = Attention(cfg)
+        self.attn_in, self.attn_out = cfg.attention_in_multiplier, cfg.attention_out_multiplier
+        self.ssm_out = cfg.ssm_out_multiplier
+
+    def forward(self, u: torch.Tensor, state: HybridLayerState) -> torch.Tensor:
+        """u (b, l, d) -> (b, l, d); advances both the SSM state and the KV cache by l tokens."""
+        ssm = self.mamba(u, state.ssm) * self.ssm_out
+        attn = self.self_attn(u * self.attn_in, state.kv) * self.attn_out
+        return ssm + attn

@@ -1,0 +1,42 @@
+"""Parity with transformers for the Mamba-2 hybrids of issue 7 (Bamba, Granite-4.0-H, Nemotron-H, Falcon-H1,
+Zamba2), float32, with the same checks as test_model_parity.py (imported from there): full forward, uneven
+chunks through one state, token-by-token decode, internal blocks, state size vs the estimate.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from checkpoints import reference_model, tiny_checkpoint
+from ssmdoc.models import load_pretrained
+from test_model_parity import (  # noqa: F401  (collected here, run with this module's `case`)
+    LENGTH,
+    test_full_forward,
+    test_internal_blocks_and_logit_selection,
+    test_state_size_matches_the_estimate,
+    test_token_by_token_decode_after_prefix,
+    test_uneven_chunks_through_one_state,
+)
+
+CONFIGS = {
+    # attention in the middle, partial rotary (Bamba's forced 0.5), 2 groups, chunk 8 < the sequence
+    "bamba-partial-rope": ("bamba", {}),
+    # attention first and last, full rotary, 4 groups, odd sizes, biases, dt limit, MQA
+    "bamba-odd": ("bamba", dict(hidden_size=24, intermediate_size=36, num_hidden_layers=4, attn_layer_indices=[0, 3],
+                                num_attention_heads=3, num_key_value_heads=1, mamba_n_heads=4, mamba_n_groups=4,
+                                mamba_d_state=6, mamba_d_conv=3, mamba_chunk_size=5, mamba_proj_bias=True,
+                                mamba_conv_bias=False, attention_bias=True, mlp_bias=True,
+                                time_step_limit=(0.0, 0.05), rope_parameters=dict(rope_type="default",
+                                rope_theta=500.0, partial_rotary_factor=1.0))),
+}
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def case(request, tmp_path_factory):
+    arch, overrides = CONFIGS[request.param]
+    path = tiny_checkpoint(tmp_path_factory.mktemp(request.param), arch, seed=len(request.param), **overrides)
+    ids = torch.randint(0, 512, (2, LENGTH), generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        want = reference_model(path)(ids).logits
+    return load_pretrained(path), ids, want
