@@ -9,9 +9,9 @@ import csv
 import json
 from pathlib import Path
 
-CSV_FIELDS = ["engine", "tokens", "seconds", "tokens_per_second", "peak_memory_bytes", "state_ssm_bytes",
-              "state_conv_bytes", "state_kv_bytes", "decode_tokens_per_second", "peak_cuda_bytes", "load_seconds",
-              "parameters", "device", "dtype"]
+CSV_FIELDS = ["engine", "tokens", "seconds", "tokens_per_second", "peak_memory_bytes", "ready_rss_bytes",
+              "state_ssm_bytes", "state_conv_bytes", "state_kv_bytes", "decode_tokens_per_second", "peak_cuda_bytes",
+              "load_seconds", "parameters", "device", "dtype"]
 
 # one colour and marker per engine, the same in every plot
 STYLE = {"ssmdoc": ("tab:blue", "o"), "transformers": ("tab:orange", "s"), "attention": ("tab:red", "^")}
@@ -122,13 +122,15 @@ def _kib(n: int) -> str:
 
 def to_markdown(result: dict) -> str:
     """The rows, fits, ratios, notes and machine of a run as Markdown (what docs/benchmarks.md quotes)."""
-    lines = ["| tokens | engine | prefill s | tokens/s | peak RSS MiB | state after prefill | decode tokens/s |",
-             "|---:|:---|---:|---:|---:|:---|---:|"]
+    # "peak over loaded": the peak minus the RSS once weights were loaded, i.e. what reading the input cost
+    lines = ["| tokens | engine | prefill s | tokens/s | peak RSS MiB | peak over loaded MiB | state after prefill "
+             "| decode tokens/s |", "|---:|:---|---:|---:|---:|---:|:---|---:|"]
     for row in sorted(result["rows"], key=lambda r: (r["tokens"], r["engine"] != "ssmdoc", r["engine"])):
         decode = row.get("decode_tokens_per_second")
+        ready = row.get("ready_rss_bytes")
         lines.append(f"| {row['tokens']:,} | {row['engine']} | {row['seconds']:.3g} | {row['tokens_per_second']:,.0f} "
-                     f"| {_mib(row['peak_memory_bytes'])} | {_state(row['state_bytes'])} "
-                     f"| {f'{decode:,.1f}' if decode else '-'} |")
+                     f"| {_mib(row['peak_memory_bytes'])} | {_mib(row['peak_memory_bytes'] - ready) if ready else '-'} "
+                     f"| {_state(row['state_bytes'])} | {f'{decode:,.1f}' if decode else '-'} |")
     lines += ["", "| engine | time exponent k (time ~ tokens^k) | r² | lengths | peak RSS spread |",
               "|:---|---:|---:|---:|---:|"]
     for engine, fit in result["fit"].items():

@@ -24,18 +24,30 @@ def _emit(**fields) -> None:
     print(json.dumps(fields), flush=True)
 
 
-def peak_rss_bytes() -> int:
-    """This process image's peak RSS. VmHWM first: ru_maxrss can carry over the parent's peak across exec."""
+def _proc_status(field: str) -> int | None:
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    from ssmdoc.report import peak_rss_bytes as rusage_peak
+    return None
 
-    return rusage_peak()
+
+def peak_rss_bytes() -> int:
+    """This process image's peak RSS. VmHWM first: ru_maxrss can carry over the parent's peak across exec."""
+    peak = _proc_status("VmHWM")
+    if peak is None:
+        from ssmdoc.report import peak_rss_bytes as rusage_peak
+
+        peak = rusage_peak()
+    return peak
+
+
+def rss_bytes() -> int | None:
+    """RSS now (None where /proc is not there)."""
+    return _proc_status("VmRSS")
 
 
 def measure(args) -> dict:
@@ -71,6 +83,7 @@ def measure(args) -> dict:
         load_seconds = time.perf_counter() - t0
         if cuda:
             torch.cuda.reset_peak_memory_stats()
+        ready_rss = rss_bytes()  # weights + runtime, before the measured part: peak minus this is its working memory
         _emit(event="ready", load_seconds=load_seconds, device=device,
               device_name=torch.cuda.get_device_name(device) if cuda else "cpu",
               torch_threads=torch.get_num_threads(), parameters=n_params)
@@ -94,6 +107,7 @@ def measure(args) -> dict:
         "seconds": seconds,
         "tokens_per_second": args.tokens / seconds if seconds > 0 else None,
         "peak_memory_bytes": peak_rss_bytes(),
+        "ready_rss_bytes": ready_rss,
         "state_bytes": state_bytes,  # after the prefill, before decoding
         "decode_tokens": args.decode_tokens,
         "decode_seconds": decode_seconds,
