@@ -81,9 +81,63 @@ def _parse_bamba(raw: dict, architecture: str) -> ModelConfig:
     )
 
 
+def _layer_types(raw: dict, key: str, n_layers: int | None, default: str) -> list[str]:
+    types = raw.get(key)
+    if types is None:
+        types = [default] * int(n_layers)
+    return [_LEGACY_TYPES.get(t, t) for t in types]
+
+
+def _parse_granite(raw: dict, architecture: str) -> ModelConfig:
+    """GraniteMoeHybridForCausalLM (Granite 4.0-H): Mamba-2 / attention layers, each followed by a shared
+    MLP, plus a top-k MoE beside it when num_local_experts > 0; Granite's muP multipliers."""
+    base = _common(raw, architecture, vocab_size=32000, hidden_size=4096, bos_token_id=1, eos_token_id=2,
+                   pad_token_id=None, tie_word_embeddings=False)
+    hidden = base["hidden_size"]
+    num_experts = int(raw.get("num_local_experts", 8))
+    types = _layer_types(raw, "layer_types", raw.get("num_hidden_layers", 32), "linear_attention")
+    unknown = set(types) - {"linear_attention", "full_attention"}
+    if unknown:
+        raise ModelError(f"unsupported Granite layer types {sorted(unknown)}")
+    ffn = "moe" if num_experts > 0 else "mlp"
+    layers = [LayerSpec("mamba2" if t == "linear_attention" else "attention", ffn) for t in types]
+    shared = int(raw.get("shared_intermediate_size", 1024))
+    return ModelConfig(
+        **base,
+        layers=layers,
+        max_context=raw.get("max_position_embeddings", 2048),
+        norm_eps=float(raw.get("rms_norm_eps", 1e-6)),
+        **_attention_fields(raw, hidden, kv_default=None),
+        # position_embedding_type "rope" or none at all ("nope", null: Granite 4.0-H's usual setting)
+        rope_theta=_rope_theta(raw) if raw.get("position_embedding_type") == "rope" else None,
+        attention_scale=float(raw.get("attention_multiplier", 1.0)),  # replaces 1 / sqrt(head_dim)
+        attention_bias=bool(raw.get("attention_bias", False)),
+        ssm_state_size=int(raw.get("mamba_d_state", 256)),
+        conv_kernel=int(raw.get("mamba_d_conv", 4)),
+        conv_bias=bool(raw.get("mamba_conv_bias", True)),
+        ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
+        ssm_activation=raw.get("hidden_act", "silu"),
+        **_mamba2_fields(raw, hidden, heads=int(raw.get("mamba_n_heads", 128)), head_dim=raw.get("mamba_d_head"),
+                         groups=int(raw.get("mamba_n_groups", 1)), ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
+                         time_step_limit=raw.get("time_step_limit")),
+        # dense: the shared MLP is the feed-forward; MoE: experts of intermediate_size plus the shared MLP
+        intermediate_size=int(raw.get("intermediate_size", 11008)) if num_experts else shared,
+        mlp_activation=raw.get("hidden_act", "silu"),
+        num_experts=num_experts,
+        num_experts_per_tok=int(raw.get("num_experts_per_tok", 2)) if num_experts else 0,
+        moe_router="topk_softmax",
+        moe_shared_size=shared if num_experts else 0,
+        embedding_multiplier=float(raw.get("embedding_multiplier", 1.0)),
+        residual_multiplier=float(raw.get("residual_multiplier", 1.0)),
+        logits_scaling=float(raw.get("logits_scaling", 1.0)),
+    )
+
+
 HYBRID_PARSERS = {
     "BambaForCausalLM": _parse_bamba,
+    "GraniteMoeHybridForCausalLM": _parse_granite,
 }
 HYBRID_MODEL_TYPES = {
     "bamba": "BambaForCausalLM",
+    "granitemoehybrid": "GraniteMoeHybridForCausalLM",
 }

@@ -17,6 +17,7 @@ from ssmdoc.errors import ModelError
 
 from .config import ModelConfig, load_config
 from .ffn import MoE
+from .loader_hybrids import HYBRID_NAME_MAPS
 from .model import HybridLM
 
 # (pattern, replacement) applied in order to each checkpoint name; the first match wins.
@@ -48,6 +49,7 @@ NAME_MAPS = {
     "JambaForCausalLM": _JAMBA_NAMES,
     "BambaForCausalLM": _JAMBA_NAMES,  # the same module names as Jamba's (dense MLPs only)
 }
+NAME_MAPS.update(HYBRID_NAME_MAPS)
 # Falcon-Mamba's dt/B/C norms have no weights; an export may still carry their dummy all-ones tensors.
 _FALCON = "FalconMambaForCausalLM"
 _FALCON_DUMMY = re.compile(r".*\.mixer\.(?:b|c|dt)_layernorm\.weight")
@@ -101,12 +103,15 @@ def _targets(config: ModelConfig, name: str, tensor: torch.Tensor) -> list[tuple
     None when the name is unknown."""
     if name.endswith("rotary_emb.inv_freq") or (config.architecture == _FALCON and _FALCON_DUMMY.fullmatch(name)):
         return []
-    for rx, replacement in _rules(config.architecture):
+    for rx, replacement in _rules(config):
         if rx.fullmatch(name):
             target = rx.sub(replacement, name)
             break
     else:
         return None
+    if "|" in target:  # a fused (..., n x f, d) tensor: n equal slices along the output-feature dimension
+        names = target.split("|")
+        return [(t, None, part) for t, part in zip(names, tensor.chunk(len(names), dim=tensor.dim() - 2))]
     if target.endswith("]"):  # one expert's matrix, a slice of the stacked parameter
         key, index = target[:-1].split("[")
         return [(key, int(index), tensor)]
@@ -117,8 +122,11 @@ def _targets(config: ModelConfig, name: str, tensor: torch.Tensor) -> list[tuple
     return [(target, None, tensor)]
 
 
-def _rules(architecture: str):
-    return [(re.compile(p), r) for p, r in NAME_MAPS[architecture]]
+def _rules(config: ModelConfig):
+    rules = NAME_MAPS[config.architecture]
+    if callable(rules):  # a map that depends on the layout (e.g. where Granite's shared MLP sits)
+        rules = rules(config)
+    return [(re.compile(p), r) for p, r in rules]
 
 
 def load_state(model: HybridLM, named_tensors) -> None:

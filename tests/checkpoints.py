@@ -42,6 +42,14 @@ ARCHS = {
              num_attention_heads=4, num_key_value_heads=2, mamba_n_heads=8, mamba_n_groups=2, mamba_d_state=8,
              mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=8),
     ),
+    "granite_hybrid": (
+        "GraniteMoeHybridConfig", "GraniteMoeHybridForCausalLM",
+        dict(hidden_size=32, intermediate_size=24, shared_intermediate_size=40, num_hidden_layers=3,
+             layer_types=["mamba", "attention", "mamba"], num_attention_heads=4, num_key_value_heads=2,
+             num_local_experts=4, num_experts_per_tok=2, mamba_n_heads=8, mamba_n_groups=2, mamba_d_state=8,
+             mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=8, embedding_multiplier=3.0,
+             residual_multiplier=0.5, attention_multiplier=0.3, logits_scaling=2.5),
+    ),
 }
 
 

@@ -29,6 +29,15 @@ CONFIGS = {
                                 mamba_conv_bias=False, attention_bias=True, mlp_bias=True,
                                 time_step_limit=(0.0, 0.05), rope_parameters=dict(rope_type="default",
                                 rope_theta=500.0, partial_rotary_factor=1.0))),
+    # MoE + shared MLP, no positional encoding, all the multipliers
+    "granite-moe-nope": ("granite_hybrid", {}),
+    # dense (shared MLP only), rotary, tied embeddings, odd sizes, 3 groups, GQA 3:1
+    "granite-dense-rope": ("granite_hybrid", dict(hidden_size=30, num_local_experts=0, shared_intermediate_size=22,
+                                                  num_hidden_layers=4, layer_types=["attention", "mamba", "mamba",
+                                                  "attention"], num_attention_heads=3, num_key_value_heads=1,
+                                                  mamba_n_heads=6, mamba_n_groups=3, mamba_d_state=5,
+                                                  mamba_d_conv=3, mamba_chunk_size=6, position_embedding_type="rope",
+                                                  tie_word_embeddings=True, mamba_proj_bias=True)),
 }
 
 

@@ -1,0 +1,37 @@
+"""Weight-name maps for the Mamba-2 hybrids of issue 7, registered into loader.NAME_MAPS.
+
+Each rule is (checkpoint-name regex, ssmdoc parameter name). Special targets (see loader._targets):
+"...ffn.gate+up" splits a fused (E, 2f, d) expert tensor; "a|b" splits a fused tensor into equal slices
+along its output-feature dimension (Granite's shared_mlp.input_linear, Zamba2's gate_up_proj). Names are
+accepted both as on the Hub and as transformers 5 renames them when it loads (its conversion_mapping).
+"""
+
+from __future__ import annotations
+
+from .config import ModelConfig
+
+_L = r"model\.layers\.(\d+)"
+
+
+def granite_names(config: ModelConfig) -> list[tuple[str, str]]:
+    """GraniteMoeHybridForCausalLM; the shared MLP is the block's whole feed-forward when there are no
+    experts, else the MoE's shared part."""
+    shared = r"layers.\1.ffn." + ("shared." if config.num_experts else "")
+    return [
+        (r"model\.embed_tokens\.weight", "embed.weight"),
+        (r"model\.norm\.weight", "norm_f.weight"),
+        (_L + r"\.input_layernorm\.weight", r"layers.\1.norm.weight"),
+        (_L + r"\.post_attention_layernorm\.weight", r"layers.\1.ffn_norm.weight"),
+        (_L + r"\.(?:mamba|self_attn)\.(.+)", r"layers.\1.mixer.\2"),
+        (_L + r"\.block_sparse_moe\.(?:input_linear\.weight|experts\.gate_up_proj)", r"layers.\1.ffn.gate+up"),
+        (_L + r"\.block_sparse_moe\.(?:output_linear\.weight|experts\.down_proj)", r"layers.\1.ffn.down"),
+        (_L + r"\.block_sparse_moe\.router\.(?:layer\.)?weight", r"layers.\1.ffn.router.weight"),
+        (_L + r"\.shared_mlp\.input_linear\.weight", f"{shared}gate_proj.weight|{shared}up_proj.weight"),
+        (_L + r"\.shared_mlp\.output_linear\.weight", f"{shared}down_proj.weight"),
+        (r"lm_head\.weight", "lm_head.weight"),
+    ]
+
+
+HYBRID_NAME_MAPS = {
+    "GraniteMoeHybridForCausalLM": granite_names,
+}
