@@ -97,6 +97,23 @@ def test_steep_decay_does_not_overflow(backend, device):
     assert rel_l2(h, h_ref) <= TOL[torch.float32]
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_strided_inputs_as_the_engine_passes_them(backend, device):
+    """x and z as halves of one projection, B and C transposed from (b, L, n): no copies required."""
+    gen = generator("scan-strided", backend)
+    b, d, n, L = 2, 8, 4, 70
+    xz = randn(gen, b, L, 2 * d).to(device).transpose(1, 2)  # (b, 2d, L), stride 2d along L
+    u, z = xz.chunk(2, dim=1)
+    delta = randn(gen, b, L, d, shift=-1.0).to(device).transpose(1, 2)
+    B, C = (randn(gen, b, L, n).to(device).transpose(1, 2) for _ in range(2))
+    A = -torch.exp(randn(gen, d, n, scale=0.5)).to(device)
+    y, h = selective_scan(u, delta, A, B, C, None, z, None, True, None, True, backend=backend)
+    y_ref, h_ref = selective_scan_ref(*(t.cpu() for t in (u, delta, A, B, C)), None, z.cpu(), None, True, None, True)
+    assert rel_l2(y, y_ref) <= TOL[torch.float32]
+    assert rel_l2(h, h_ref) <= TOL[torch.float32]
+
+
 def test_without_last_state_returns_only_the_output():
     inp = make_inputs(generator("scan-plain"), 1, 4, 4, 5, 0)
     y = selective_scan(inp["u"], inp["delta"], inp["A"], inp["B"], inp["C"], backend="torch")
