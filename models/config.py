@@ -55,6 +55,7 @@ class ModelConfig:
     layers: list[LayerSpec]
     max_context: int | None = None  # what the checkpoint states it was trained for; None: unstated
     norm_eps: float = 1e-5  # the block / final RMSNorms
+    norm_fp32_weight: bool = False  # those norms apply their weight in float32 before casting (Nemotron-H)
     tie_word_embeddings: bool = False  # lm_head shares the embedding matrix
     bos_token_id: int | None = None
     eos_token_ids: list[int] = field(default_factory=list)

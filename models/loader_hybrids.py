@@ -32,6 +32,24 @@ def granite_names(config: ModelConfig) -> list[tuple[str, str]]:
     ]
 
 
+# Nemotron-H: the Hub says "backbone.", transformers 5 "model."; MLP / MoE blocks keep their feed-forward
+# under "mixer." too, told apart from Mamba-2 / attention by the parameter names
+_NL = r"(?:backbone|model)\.layers\.(\d+)\.mixer"
+_NEMOTRON_H_NAMES = [
+    (r"(?:backbone|model)\.embeddings?\.weight", "embed.weight"),
+    (r"(?:backbone|model)\.norm_f\.weight", "norm_f.weight"),
+    (r"(?:backbone|model)\.layers\.(\d+)\.norm\.weight", r"layers.\1.norm.weight"),
+    (_NL + r"\.experts\.(\d+)\.(up|down)_proj\.weight", r"layers.\1.ffn.\3[\2]"),
+    (_NL + r"\.experts\.(up|down)_proj", r"layers.\1.ffn.\2"),
+    (_NL + r"\.gate\.weight", r"layers.\1.ffn.router.weight"),
+    (_NL + r"\.gate\.e_score_correction_bias", r"layers.\1.ffn.router_bias"),
+    (_NL + r"\.shared_experts\.(.+)", r"layers.\1.ffn.shared.\2"),
+    (_NL + r"\.((?:up|down)_proj\..+)", r"layers.\1.ffn.\2"),
+    (_NL + r"\.(.+)", r"layers.\1.mixer.\2"),
+    (r"lm_head\.weight", "lm_head.weight"),
+]
+
 HYBRID_NAME_MAPS = {
+    "NemotronHForCausalLM": _NEMOTRON_H_NAMES,
     "GraniteMoeHybridForCausalLM": granite_names,
 }

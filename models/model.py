@@ -43,13 +43,14 @@ class Embedding(nn.Module):
 class Block(nn.Module):
     def __init__(self, cfg: ModelConfig, spec: LayerSpec):
         super().__init__()
-        self.norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
+        norm = lambda: RMSNorm(cfg.hidden_size, cfg.norm_eps, cfg.norm_fp32_weight)  # noqa: E731
+        self.norm = norm()
         # mixer "none" (Nemotron-H's MLP / MoE blocks): the block is norm + feed-forward, under self.norm
         self.mixer = MIXERS[spec.mixer](cfg) if spec.mixer != "none" else None
         self.residual_multiplier = cfg.residual_multiplier
         self.ffn_norm = self.ffn = None
         if spec.ffn != "none":
-            self.ffn_norm = RMSNorm(cfg.hidden_size, cfg.norm_eps) if self.mixer is not None else self.norm
+            self.ffn_norm = norm() if self.mixer is not None else self.norm
             self.ffn = FFNS[spec.ffn](cfg)
 
     def forward(self, h: torch.Tensor, layer_state) -> torch.Tensor:
@@ -70,7 +71,7 @@ class HybridLM(nn.Module):
         self.config = config
         self.embed = Embedding(config.vocab_size, config.hidden_size)
         self.layers = nn.ModuleList(Block(config, spec) for spec in config.layers)
-        self.norm_f = RMSNorm(config.hidden_size, config.norm_eps)
+        self.norm_f = RMSNorm(config.hidden_size, config.norm_eps, config.norm_fp32_weight)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         if config.tie_word_embeddings:
             self.lm_head.weight = self.embed.weight

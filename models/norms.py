@@ -14,12 +14,15 @@ def rms_normalize(x: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 class RMSNorm(nn.Module):
-    def __init__(self, size: int, eps: float):
+    def __init__(self, size: int, eps: float, fp32_weight: bool = False):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(size))
         self.eps = eps
+        self.fp32_weight = fp32_weight  # Nemotron-H multiplies by the weight in float32, then casts
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fp32_weight:
+            return (self.weight.float() * rms_normalize(x, self.eps)).to(x.dtype)
         # NOTE: cast before the weight multiply, like the reference; the product then has the weight's dtype
         return self.weight * rms_normalize(x, self.eps).to(x.dtype)
 

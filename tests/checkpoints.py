@@ -50,6 +50,14 @@ ARCHS = {
              mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=8, embedding_multiplier=3.0,
              residual_multiplier=0.5, attention_multiplier=0.3, logits_scaling=2.5),
     ),
+    "nemotron_h": (
+        "NemotronHConfig", "NemotronHForCausalLM",
+        dict(hidden_size=32, layers_block_type=["mamba", "moe", "attention", "mlp", "mamba"],
+             num_attention_heads=4, num_key_value_heads=2, head_dim=8, intermediate_size=40,
+             mamba_num_heads=8, mamba_head_dim=8, n_groups=2, ssm_state_size=8, conv_kernel=4, chunk_size=8,
+             n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=24,
+             moe_shared_expert_intermediate_size=20, n_group=2, topk_group=1, routed_scaling_factor=1.7),
+    ),
 }
 
 
@@ -77,6 +85,9 @@ def _perturb(model, seed: int) -> None:
                 continue  # keep the SSM stable: decay rates and step sizes as initialised
             if param.dim() == 1 or "norm" in name:
                 param.add_(0.1 * torch.randn(param.shape, generator=gen))
+        for name, buffer in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):  # Nemotron-H's router correction: zeros at init
+                buffer.add_(0.1 * torch.randn(buffer.shape, generator=gen))
 
 
 def tiny_checkpoint(path: str | Path, arch: str, seed: int = 0, **config_overrides) -> Path:

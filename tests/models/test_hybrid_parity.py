@@ -38,6 +38,19 @@ CONFIGS = {
                                                   mamba_n_heads=6, mamba_n_groups=3, mamba_d_state=5,
                                                   mamba_d_conv=3, mamba_chunk_size=6, position_embedding_type="rope",
                                                   tie_word_embeddings=True, mamba_proj_bias=True)),
+    # every block kind (Mamba-2, MoE, attention, MLP), grouped sigmoid routing, dt floor at time_step_min
+    "nemotron-all-blocks": ("nemotron_h", {}),
+    # the older hybrid_override_pattern spelling, odd sizes, MQA, biases, 3 groups, 3 of 6 experts in 3 groups
+    # (hidden and expert widths stay multiples of 4: transformers' grouped-mm experts need 16-byte strides)
+    "nemotron-pattern-odd": ("nemotron_h", dict(hidden_size=28, layers_block_type=None,
+                                                hybrid_override_pattern="*M-EM*", num_attention_heads=3,
+                                                num_key_value_heads=1, head_dim=10, intermediate_size=26,
+                                                moe_intermediate_size=20, moe_shared_expert_intermediate_size=18,
+                                                mamba_num_heads=6, mamba_head_dim=5, n_groups=3, ssm_state_size=6,
+                                                conv_kernel=3, chunk_size=5, use_bias=True, use_conv_bias=False,
+                                                mlp_bias=True, n_routed_experts=6, num_experts_per_tok=3,
+                                                n_group=3, topk_group=2, norm_topk_prob=False,
+                                                time_step_min=0.01)),
 }
 
 
