@@ -12,8 +12,9 @@ which is a handful of whole-tensor ops (one exp, one cumsum) instead of k depend
 as the decay accumulates, so the form is used only while |c| <= MAX_DECAY inside every sub-block (float32
 then keeps ~eps * MAX_DECAY relative error per term and cannot overflow). The m sub-blocks of a chunk are
 then chained by a short loop over their end states, and chunks by the carried state, so memory is
-O(b d n T), never O(b d n L). A chunk whose decay is too steep for the closed form (a channel with a huge
-delta * |A|) falls back to a log-depth (Hillis-Steele) scan, which only multiplies decays and cannot overflow.
+O(b d n T), never O(b d n L). Where a chunk's decay is too steep for 16-token sub-blocks, it uses 8 or 4;
+steeper still (a channel with a huge delta * |A|), it falls back to a log-depth (Hillis-Steele) scan, which
+only multiplies decays and cannot overflow.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import torch.nn.functional as F
 from ._buffers import new_output
 
 MAX_DECAY = 30.0  # bound on |c| inside a sub-block: exp(30) ~ 1e13 stays far from float32 overflow
-SUB = 16  # k: tokens per sub-block
+SUB = 16  # k: tokens per sub-block, at most; the length is padded to a multiple of it
+SUB_SIZES = (16, 8, 4)  # tried in turn while a sub-block's decay exceeds MAX_DECAY, then the fallback
 ELEMS_PER_CHUNK = 1 << 20  # b*d*n*T per chunk buffer on CPU (4 MiB in float32): measured best on 2 cores
 ELEMS_PER_CHUNK_CUDA = 1 << 25  # on a GPU, fewer and larger launches
 
@@ -63,32 +65,34 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
         dl, du = F.pad(dl, pad), F.pad(du, pad)
         Bg, Cg = F.pad(Bg, pad), F.pad(Cg, pad)
     Af = A.to(f32).view(1, g, e, n, 1, 1)  # broadcasts against (b, g, e, n, m, k)
-    # Decay since the start of each sub-block, per channel before multiplying by A: (b, d, Lp/k, k)
-    S = dl.view(b, d, Lp // SUB, SUB).cumsum(-1)
-    # Steepest decay any sub-block reaches, per sub-block: (b, d, Lp/k) -> max over (b, d)
-    steep = (S[..., -1] * A.to(f32).abs().amax(-1)[None, :, None]).amax(dim=(0, 1)).tolist()  # Lp/k floats
+    A_steep = A.to(f32).abs().amax(-1)[None, :, None, None]  # (1, d, 1, 1): the fastest decay per channel
 
     h = (torch.zeros(b, d, n, dtype=f32, device=u.device) if initial_state is None
          else initial_state.to(f32).clone())
     y = new_output(b, d, Lp, dtype=f32, device=u.device)
     T = _chunk_len(b, d, n, L, u.is_cuda)
-    bufs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    scratch = [torch.empty(b * d * n * T, dtype=f32, device=u.device) for _ in range(2)]
     for s0 in range(0, Lp, T):
         t1 = min(s0 + T, Lp)
-        Tc, m = t1 - s0, (t1 - s0) // SUB
-        if Tc not in bufs:
-            bufs[Tc] = (torch.empty(b, g, e, n, m, SUB, dtype=f32, device=u.device),
-                        torch.empty(b, g, e, n, m, SUB, dtype=f32, device=u.device))
-        E, W = bufs[Tc]
-        Bc = Bg[..., s0:t1].to(f32).view(b, g, 1, n, m, SUB)
-        Cc = Cg[..., s0:t1].to(f32).view(b, g, 1, n, m, SUB)
-        duc = du[..., s0:t1].view(b, g, e, 1, m, SUB)
-        if max(steep[s0 // SUB:t1 // SUB]) <= MAX_DECAY:
-            h = _chunk_closed_form(E, W, S[:, :, s0 // SUB:t1 // SUB].reshape(b, g, e, 1, m, SUB), Af,
-                                   duc, Bc, Cc, h.view(b, g, e, n), y[..., s0:t1])
+        Tc = t1 - s0
+        dlc = dl[..., s0:t1]
+        for k in SUB_SIZES:  # the longest sub-block whose decay stays within the closed form's range
+            m = Tc // k
+            # decay since the start of each sub-block, before multiplying by A: (b, d, m, k)
+            S = dlc.reshape(b, d, m, k).cumsum(-1)
+            if float((S[..., -1:] * A_steep).amax()) <= MAX_DECAY:
+                break
         else:
-            h = _chunk_log_depth(E, W, dl[..., s0:t1].reshape(b, g, e, 1, m, SUB), Af, duc, Bc, Cc,
-                                 h.view(b, g, e, n), y[..., s0:t1])
+            S = None
+        E, W = (buf[: b * d * n * Tc].view(b, g, e, n, m, k) for buf in scratch)
+        Bc = Bg[..., s0:t1].to(f32).reshape(b, g, 1, n, m, k)
+        Cc = Cg[..., s0:t1].to(f32).reshape(b, g, 1, n, m, k)
+        duc = du[..., s0:t1].reshape(b, g, e, 1, m, k)
+        hg = h.view(b, g, e, n)
+        if S is not None:
+            h = _chunk_closed_form(E, W, S.view(b, g, e, 1, m, k), Af, duc, Bc, Cc, hg, y[..., s0:t1])
+        else:
+            h = _chunk_log_depth(E, W, dlc.reshape(b, g, e, 1, m, k), Af, duc, Bc, Cc, hg, y[..., s0:t1])
         h = h.view(b, d, n)
 
     y = y[..., :L]
