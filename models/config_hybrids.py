@@ -204,13 +204,65 @@ def _parse_nemotron_h(raw: dict, architecture: str) -> ModelConfig:
     )
 
 
+def _parse_falcon_h1(raw: dict, architecture: str) -> ModelConfig:
+    """FalconH1ForCausalLM: every layer runs attention and Mamba-2 in parallel (mixer "parallel"), then an
+    MLP; muP multipliers on the embeddings, both branches, the Mamba-2 in_proj slices, the MLP, the keys
+    and the LM head."""
+    base = _common(raw, architecture, vocab_size=128000, hidden_size=4096, bos_token_id=1, eos_token_id=2,
+                   pad_token_id=0, tie_word_embeddings=False)
+    hidden = base["hidden_size"]
+    inner = raw.get("mamba_d_ssm", 1024)  # None: expand x hidden
+    norm = "none"
+    if raw.get("mamba_rms_norm", False):
+        norm = "gated_norm_first" if raw.get("mamba_norm_before_gate", True) else "gated"
+    ssm_mults = raw.get("ssm_multipliers") or [1.0] * 5
+    mlp_mults = raw.get("mlp_multipliers") or [1.0, 1.0]
+    if len(ssm_mults) != 5 or len(mlp_mults) != 2:
+        raise ModelError("Falcon-H1 config: ssm_multipliers needs 5 values (z, x, B, C, dt), mlp_multipliers 2")
+    return ModelConfig(
+        **base,
+        layers=[LayerSpec("parallel", "mlp")] * int(raw.get("num_hidden_layers", 32)),
+        max_context=raw.get("max_position_embeddings", 8192),
+        norm_eps=float(raw.get("rms_norm_eps", 1e-5)),
+        **_attention_fields(raw, hidden),
+        rope_theta=_rope_theta(raw),
+        attention_bias=bool(raw.get("attention_bias", False)),
+        ssm_state_size=int(raw.get("mamba_d_state", 256)),
+        conv_kernel=int(raw.get("mamba_d_conv", 4)),
+        conv_bias=bool(raw.get("mamba_conv_bias", True)),
+        ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
+        ssm_out_proj_bias=bool(raw.get("projectors_bias", False)),
+        ssm_activation=raw.get("hidden_act", "silu"),
+        ssm_norm=norm,
+        **_mamba2_fields(raw, hidden, heads=int(raw.get("mamba_n_heads", 128)), head_dim=raw.get("mamba_d_head"),
+                         groups=int(raw.get("mamba_n_groups", 1)), inner=inner,
+                         ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
+                         time_step_limit=raw.get("time_step_limit")),
+        intermediate_size=int(raw.get("intermediate_size", 14336)),
+        mlp_activation=raw.get("hidden_act", "silu"),
+        mlp_bias=bool(raw.get("mlp_bias", False)),
+        embedding_multiplier=float(raw.get("embedding_multiplier", 1.0)),
+        # logits = lm_head(h) x lm_head_multiplier, expressed as the engine's divisor
+        logits_scaling=1.0 / float(raw.get("lm_head_multiplier", 1.0)),
+        key_multiplier=float(raw.get("key_multiplier", 1.0)),
+        attention_in_multiplier=float(raw.get("attention_in_multiplier", 1.0)),
+        attention_out_multiplier=float(raw.get("attention_out_multiplier", 1.0)),
+        ssm_in_multiplier=float(raw.get("ssm_in_multiplier", 1.0)),
+        ssm_out_multiplier=float(raw.get("ssm_out_multiplier", 1.0)),
+        ssm_multipliers=tuple(float(m) for m in ssm_mults),
+        mlp_multipliers=(float(mlp_mults[0]), float(mlp_mults[1])),
+    )
+
+
 HYBRID_PARSERS = {
     "BambaForCausalLM": _parse_bamba,
     "GraniteMoeHybridForCausalLM": _parse_granite,
     "NemotronHForCausalLM": _parse_nemotron_h,
+    "FalconH1ForCausalLM": _parse_falcon_h1,
 }
 HYBRID_MODEL_TYPES = {
     "bamba": "BambaForCausalLM",
     "granitemoehybrid": "GraniteMoeHybridForCausalLM",
     "nemotron_h": "NemotronHForCausalLM",
+    "falcon_h1": "FalconH1ForCausalLM",
 }

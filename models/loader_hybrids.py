@@ -49,7 +49,18 @@ _NEMOTRON_H_NAMES = [
     (r"lm_head\.weight", "lm_head.weight"),
 ]
 
+_FALCON_H1_NAMES = [
+    (r"model\.embed_tokens\.weight", "embed.weight"),
+    (r"model\.final_layernorm\.weight", "norm_f.weight"),
+    (_L + r"\.input_layernorm\.weight", r"layers.\1.norm.weight"),
+    (_L + r"\.pre_ff_layernorm\.weight", r"layers.\1.ffn_norm.weight"),
+    (_L + r"\.(mamba|self_attn)\.(.+)", r"layers.\1.mixer.\2.\3"),
+    (_L + r"\.feed_forward\.(.+)", r"layers.\1.ffn.\2"),
+    (r"lm_head\.weight", "lm_head.weight"),
+]
+
 HYBRID_NAME_MAPS = {
+    "FalconH1ForCausalLM": _FALCON_H1_NAMES,
     "NemotronHForCausalLM": _NEMOTRON_H_NAMES,
     "GraniteMoeHybridForCausalLM": granite_names,
 }

@@ -58,6 +58,15 @@ ARCHS = {
              n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=24,
              moe_shared_expert_intermediate_size=20, n_group=2, topk_group=1, routed_scaling_factor=1.7),
     ),
+    "falcon_h1": (
+        "FalconH1Config", "FalconH1ForCausalLM",
+        dict(hidden_size=32, intermediate_size=40, num_hidden_layers=2, num_attention_heads=4,
+             num_key_value_heads=2, mamba_d_ssm=48, mamba_n_heads=6, mamba_n_groups=2, mamba_d_state=8,
+             mamba_d_conv=4, mamba_chunk_size=8, mamba_rms_norm=True, embedding_multiplier=2.0,
+             lm_head_multiplier=0.7, key_multiplier=1.3, attention_in_multiplier=0.8, attention_out_multiplier=1.1,
+             ssm_in_multiplier=1.2, ssm_out_multiplier=0.9, ssm_multipliers=[0.5, 1.5, 6.0, 5.0, 4.0],
+             mlp_multipliers=[1.4, 0.7]),
+    ),
 }
 
 

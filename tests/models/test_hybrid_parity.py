@@ -51,6 +51,20 @@ CONFIGS = {
                                                 mlp_bias=True, n_routed_experts=6, num_experts_per_tok=3,
                                                 n_group=3, topk_group=2, norm_topk_prob=False,
                                                 time_step_min=0.01)),
+    # every multiplier off 1 (large B/C/dt slices: a tiny random SSM barely moves the logits otherwise, and
+    # a wrong slice must), d_ssm apart from expand x hidden, gated norm applied before the gate
+    "falcon-h1-mup": ("falcon_h1", {}),
+    # no Mamba norm (y * silu(z)), projector / proj / attention / MLP biases, odd sizes, 3 groups, MQA
+    "falcon-h1-plain-odd": ("falcon_h1", dict(hidden_size=30, intermediate_size=26, num_hidden_layers=3,
+                                              num_attention_heads=3, num_key_value_heads=1, mamba_d_ssm=None,
+                                              mamba_expand=1, mamba_n_heads=6, mamba_n_groups=3, mamba_d_state=5,
+                                              mamba_d_conv=3, mamba_chunk_size=5, mamba_rms_norm=False,
+                                              projectors_bias=True, mamba_proj_bias=True, attention_bias=True,
+                                              mlp_bias=True, tie_word_embeddings=True, ssm_in_multiplier=3.0,
+                                              ssm_out_multiplier=5.0, ssm_multipliers=[1.3, 0.6, 7.0, 5.0, 3.0],
+                                              rope_parameters=dict(rope_type="default", rope_theta=300.0))),
+    # the gated norm after the gate (mamba_norm_before_gate False)
+    "falcon-h1-norm-after-gate": ("falcon_h1", dict(mamba_norm_before_gate=False, num_hidden_layers=1)),
 }
 
 
