@@ -4,9 +4,11 @@
     for each block:  h = h + mixer(norm(h), state)   [h = h + ffn(ffn_norm(h))]
     logits = lm_head(norm_f(h))
 
-A call continues the sequence held in `state`. Long calls are cut into internal blocks of `block_size`
-tokens that go through every layer in turn, so activations stay O(block) however long the input, and the
-LM head runs only on the positions whose logits were asked for.
+A call continues the sequence held in `state`. The call runs layer by layer over its whole length; inside a
+layer the SSM mixers and feed-forwards take it in blocks of `block_size` tokens (their intermediates are
+several times wider than h), while attention layers see the whole call at once so that the fused causal
+kernel skips the masked half of the score matrix. Activations are O(call length x hidden), never
+length x d_inner x d_state, and the LM head runs only on the positions whose logits were asked for.
 """
 
 from __future__ import annotations
@@ -53,18 +55,29 @@ class Block(nn.Module):
             self.ffn_norm = norm() if self.mixer is not None else self.norm
             self.ffn = FFNS[spec.ffn](cfg)
 
-    def forward(self, h: torch.Tensor, layer_state) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, layer_state, block_size: int | None = None) -> torch.Tensor:
+        """h (b, l, d) -> (b, l, d). With block_size, all but attention mixers run block by block."""
         if self.mixer is not None:
-            h = h + self.residual_multiplier * self.mixer(self.norm(h), layer_state)
+            whole = block_size is None or isinstance(self.mixer, Attention)
+            mix = lambda x: self.mixer(self.norm(x), layer_state)  # noqa: E731
+            h = h + self.residual_multiplier * (mix(h) if whole else _blocked(mix, h, block_size))
         if self.ffn is not None:
-            h = h + self.residual_multiplier * self.ffn(self.ffn_norm(h))
+            feed = lambda x: self.ffn(self.ffn_norm(x))  # noqa: E731
+            h = h + self.residual_multiplier * (feed(h) if block_size is None else _blocked(feed, h, block_size))
         return h
+
+
+def _blocked(fn, x: torch.Tensor, size: int) -> torch.Tensor:
+    """fn over x (b, l, d) in consecutive length-`size` slices, in order (fn may advance a state)."""
+    if x.shape[1] <= size:
+        return fn(x)
+    return torch.cat([fn(x[:, start : start + size]) for start in range(0, x.shape[1], size)], dim=1)
 
 
 class HybridLM(nn.Module):
     """A causal LM whose layer layout is `config.layers`; see ssmdoc.models.load_pretrained."""
 
-    block_size = 2048  # tokens per internal block of a long call
+    block_size = 2048  # tokens per block inside the SSM mixers and feed-forwards of a long call
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -119,20 +132,19 @@ class HybridLM(nn.Module):
                 raise ValueError("logits='last' needs at least one token")
             return None if logits == "none" else torch.empty(b, 0, self.config.vocab_size, device=self.device)
         input_ids = input_ids.to(self.device)
-        out = torch.empty(b, l, self.config.vocab_size, device=self.device) if logits == "all" else None
-        h = None
-        for start in range(0, l, self.block_size):
-            stop = min(l, start + self.block_size)
-            h = self.embed(input_ids[:, start:stop])  # (b, block, d)
-            if self.config.embedding_multiplier != 1.0:
-                h = h * self.config.embedding_multiplier
-            for block, layer_state in zip(self.layers, state.layers):
-                h = block(h, layer_state)
-            state.seen_tokens += stop - start
-            if out is not None:
-                out[:, start:stop] = self._logits(h)
+        h = self.embed(input_ids)  # (b, l, d)
+        if self.config.embedding_multiplier != 1.0:
+            h = h * self.config.embedding_multiplier
+        for block, layer_state in zip(self.layers, state.layers):
+            h = block(h, layer_state, self.block_size)
+        state.seen_tokens += l
         if logits == "last":
             return self._logits(h[:, -1:])
+        if logits == "none":
+            return None
+        out = torch.empty(b, l, self.config.vocab_size, device=self.device)
+        for start in range(0, l, self.block_size):  # the head in blocks: (b, block, vocab) at a time
+            out[:, start : start + self.block_size] = self._logits(h[:, start : start + self.block_size])
         return out
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
