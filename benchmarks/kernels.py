@@ -148,10 +148,15 @@ def cpu_torch_timings(L: int, repeats: int = 5) -> list[dict]:
     g = torch.Generator().manual_seed(0)
     r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
     d, n, h, p = 512, 16, 16, 64
+    # Mamba's initialisation: A = -(1..n) per channel, dt = softplus(raw + bias) log-uniform in [1e-3, 1e-1]
+    dt0 = torch.exp(torch.rand(d, generator=g) * (torch.log(torch.tensor(0.1)) - torch.log(torch.tensor(1e-3)))
+                    + torch.log(torch.tensor(1e-3)))
+    bias = dt0 + torch.log(-torch.expm1(-dt0))  # inverse softplus
     cases = [
-        ("selective_scan", f"b=1 d={d} n={n} L={L} fp32",
-         lambda u=r(1, d, L), dl=r(1, d, L) * 0.5 - 2, A=-torch.rand(d, n) * 16, B=r(1, n, L), C=r(1, n, L):
-         selective_scan(u, dl, A, B, C, None, None, None, True, None, True, backend="torch")),
+        ("selective_scan", f"b=1 d={d} n={n} L={L} fp32, Mamba init",
+         lambda u=r(1, d, L), dl=r(1, d, L) * 0.1, A=-torch.arange(1, n + 1.0).repeat(d, 1), B=r(1, n, L),
+         C=r(1, n, L), z=r(1, d, L), D=r(d):
+         selective_scan(u, dl, A, B, C, D, z, bias, True, None, True, backend="torch")),
         ("ssd_scan", f"b=1 h={h} p={p} n=128 g=1 Q=256 L={L} fp32",
          lambda x=r(1, L, h, p), dt=r(1, L, h) * 0.5 - 2, A=-torch.rand(h) * 4, B=r(1, L, 1, 128), C=r(1, L, 1, 128):
          ssd_scan(x, dt, A, B, C, 256, dt_softplus=True, return_final_states=True, backend="torch")),

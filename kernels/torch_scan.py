@@ -108,8 +108,8 @@ def _chunk_closed_form(E, W, S, Af, duc, Bc, Cc, h, y_out):
     """One chunk by the closed form per sub-block. E, W: scratch (b, g, e, n, m, k); h: (b, g, e, n)."""
     b, g, e, n, m, k = E.shape
     torch.mul(S, Af, out=E).exp_()  # exp(c_t) <= 1
-    torch.reciprocal(E, out=W)  # exp(-c_s) <= exp(MAX_DECAY)
-    W.mul_(duc).mul_(Bc).cumsum_(-1)  # sum_{s<=t} exp(-c_s) delta_s B_s u_s within each sub-block
+    # sum_{s<=t} exp(-c_s) delta_s B_s u_s within each sub-block; 1 / exp(c_s) <= exp(MAX_DECAY)
+    torch.mul(duc, Bc, out=W).div_(E).cumsum_(-1)
     # Chain the sub-blocks: the state entering sub-block j, from its predecessor's end state.
     decay_end, local_end = E[..., -1], W[..., -1]  # (b, g, e, n, m)
     h_in = torch.empty(b, g, e, n, m, dtype=E.dtype, device=E.device)
