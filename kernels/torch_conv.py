@@ -16,7 +16,15 @@ def causal_conv1d_torch(x, weight, bias=None, initial_states=None, return_final_
     f32 = torch.float32
     prev = (x.new_zeros(b, d, w - 1, dtype=f32) if initial_states is None else initial_states.to(f32))
     xp = torch.cat([prev, x.to(f32)], dim=-1)  # (b, d, w-1+L): the w-1 inputs before x come first
-    y = F.conv1d(xp, weight.to(f32)[:, None, :], None if bias is None else bias.to(f32), groups=d)  # (b, d, L)
+    wf = weight.to(f32)
+    if w <= 8:  # a few shifted multiply-adds: several times faster on CPU than a depthwise F.conv1d
+        y = xp[..., w - 1:] * wf[:, w - 1:w]  # (b, d, L)
+        for k in range(w - 1):
+            y.addcmul_(xp[..., k:k + L], wf[:, k:k + 1])
+        if bias is not None:
+            y += bias.to(f32)[:, None]
+    else:
+        y = F.conv1d(xp, wf[:, None, :], None if bias is None else bias.to(f32), groups=d)  # (b, d, L)
     if activation == "silu":
         y = F.silu(y)
     y = y.to(x.dtype)
