@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -18,6 +19,10 @@ from checkpoints import tiny_checkpoint  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch, tmp_path_factory):
+    # One torch thread, here and in subprocesses: with `pytest -n 2` on a small machine, torch's default
+    # thread pool per process oversubscribes the cores and tiny models run 10x slower (measured).
+    torch.set_num_threads(1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
