@@ -13,6 +13,7 @@ inconsistent.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -44,7 +45,10 @@ class SourceTally:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, source, n: int) -> None:
-        key = (source.kind, source.path)
+        # A file found in a directory walk is named from that directory as given, so that two
+        # repositories' README.md stay apart.
+        root = getattr(source, "root", None)
+        key = (source.kind, os.path.join(root, source.path) if root else source.path)
         self.counts[key] = self.counts.get(key, 0) + n
 
     def to_list(self) -> list[dict]:

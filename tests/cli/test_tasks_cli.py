@@ -41,7 +41,9 @@ def token_counts(checkpoint, inputs, stdin_text=None) -> dict[str, int]:
     stdin = io.BytesIO(stdin_text.encode()) if stdin_text is not None else None
     counts: dict[str, int] = {}
     for segment in iter_segments([str(i) for i in inputs], stdin=stdin):
-        counts[segment.source.path] = counts.get(segment.source.path, 0) + len(tok.encode(segment.text))
+        src = segment.source
+        address = f"{src.root.rstrip('/')}/{src.path}" if src.root else src.path
+        counts[address] = counts.get(address, 0) + len(tok.encode(segment.text))
     return counts
 
 
@@ -65,7 +67,8 @@ def test_ask_over_a_repository_counts_each_file(jamba_ckpt, examples):
     assert out["task"] == "ask" and isinstance(out["output"], str)
     by_address = {s["address"]: s["tokens"] for s in out["sources"]}
     assert by_address == token_counts(jamba_ckpt, [examples["repo"]])
-    assert {"shopfront/auth.py", "shopfront/app.py", "README.md"} <= set(by_address)
+    root = str(examples["repo"])
+    assert {f"{root}/shopfront/auth.py", f"{root}/shopfront/app.py", f"{root}/README.md"} <= set(by_address)
     assert all(s["kind"] == "repo" for s in out["sources"])
     report = out["report"]
     assert report["input_tokens"] == sum(by_address.values())
