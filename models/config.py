@@ -90,6 +90,10 @@ class ModelConfig:
     time_step_limit: tuple[float, float] = (0.0, math.inf)  # dt clamp after softplus
     ssm_norm_group_size: int = 0  # gated RMSNorm normalises groups of this many channels (0: d_inner)
 
+    # Zamba2's shared transformer blocks (layers name theirs in LayerSpec.shared_block)
+    shared_attention_adapter: bool = False  # per-use low-rank adapters on q, k, v
+    adapter_rank: int = 0  # rank of those and of the per-use MLP gate/up adapter
+
     # feed-forward layers
     intermediate_size: int = 0  # MLP / expert width
     mlp_activation: str = "silu"  # gated: act(gate) * up

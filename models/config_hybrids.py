@@ -254,15 +254,73 @@ def _parse_falcon_h1(raw: dict, architecture: str) -> ModelConfig:
     )
 
 
+_ZAMBA2_DEFAULT_TYPES = (["linear_attention"] + (["linear_attention"] * 5 + ["hybrid"]) * 7 + ["linear_attention"] * 4
+                         + ["hybrid"] + ["linear_attention"] * 3 + ["hybrid"] + ["linear_attention"] * 2)
+
+
+def _parse_zamba2(raw: dict, architecture: str) -> ModelConfig:
+    """Zamba2ForCausalLM: Mamba-2 layers; at each "hybrid" depth one of num_mem_blocks shared attention + MLP
+    blocks runs first (in turn: the u-th hybrid layer uses block u mod num_mem_blocks), on the concatenation
+    of the hidden state and the token embeddings."""
+    base = _common(raw, architecture, vocab_size=32000, hidden_size=2560, bos_token_id=1, eos_token_id=2,
+                   pad_token_id=0, tie_word_embeddings=True)
+    hidden = base["hidden_size"]
+    types = [_LEGACY_TYPES.get(t, t) for t in (raw.get("layers_block_type") or _ZAMBA2_DEFAULT_TYPES)]
+    unknown = set(types) - {"linear_attention", "hybrid"}
+    if unknown:
+        raise ModelError(f"unsupported Zamba2 layer types {sorted(unknown)}")
+    n_blocks = int(raw.get("num_mem_blocks", 1))
+    if not base["tie_word_embeddings"]:
+        # NOTE: transformers ties the shared blocks only when tie_word_embeddings is set (that flag gates all
+        # its weight ties): untied, every hybrid layer has a block of its own, and so do we
+        n_blocks = types.count("hybrid") or 1
+    layers, uses = [], 0
+    for t in types:
+        layers.append(LayerSpec("mamba2", shared_block=uses % n_blocks if t == "hybrid" else None))
+        uses += t == "hybrid"
+    heads = int(raw.get("num_attention_heads", 32))
+    kv = raw.get("num_key_value_heads")
+    head_dim = 2 * hidden // heads  # the attention reads 2 x hidden channels (hidden state + embeddings)
+    max_context = 16384 if raw.get("use_long_context", False) else raw.get("max_position_embeddings", 4096)
+    bias = bool(raw.get("add_bias_linear", False))
+    return ModelConfig(
+        **base,
+        layers=layers,
+        max_context=max_context,
+        norm_eps=float(raw.get("rms_norm_eps", 1e-5)),
+        num_attention_heads=heads,
+        num_key_value_heads=int(heads if kv is None else kv),
+        head_dim=head_dim,
+        attention_scale=(head_dim / 2) ** -0.5,  # transformers: the 2d input still counts as d per head
+        rope_theta=_rope_theta(raw) if raw.get("use_mem_rope", False) else None,
+        ssm_state_size=int(raw.get("mamba_d_state", 64)),
+        conv_kernel=int(raw.get("mamba_d_conv", 4)),
+        conv_bias=True,  # Zamba2MambaMixer's conv always has a bias (use_conv_bias is not read)
+        ssm_proj_bias=bias,
+        ssm_activation="silu",
+        ssm_norm_eps=1e-5,
+        **_mamba2_fields(raw, hidden, heads=int(raw.get("n_mamba_heads", 8)), head_dim=None,
+                         groups=int(raw.get("mamba_ngroups", 1)), ssm_chunk_size=int(raw.get("chunk_size", 256)),
+                         time_step_limit=(_float(raw.get("time_step_min", 0.001)), math.inf)),
+        intermediate_size=int(raw.get("intermediate_size") or 4 * hidden),
+        mlp_activation=raw.get("hidden_act", "gelu"),
+        mlp_bias=bias,
+        shared_attention_adapter=bool(raw.get("use_shared_attention_adapter", False)),
+        adapter_rank=int(raw.get("adapter_rank", 128)),
+    )
+
+
 HYBRID_PARSERS = {
     "BambaForCausalLM": _parse_bamba,
     "GraniteMoeHybridForCausalLM": _parse_granite,
     "NemotronHForCausalLM": _parse_nemotron_h,
     "FalconH1ForCausalLM": _parse_falcon_h1,
+    "Zamba2ForCausalLM": _parse_zamba2,
 }
 HYBRID_MODEL_TYPES = {
     "bamba": "BambaForCausalLM",
     "granitemoehybrid": "GraniteMoeHybridForCausalLM",
     "nemotron_h": "NemotronHForCausalLM",
     "falcon_h1": "FalconH1ForCausalLM",
+    "zamba2": "Zamba2ForCausalLM",
 }

@@ -109,6 +109,8 @@ def _targets(config: ModelConfig, name: str, tensor: torch.Tensor) -> list[tuple
             break
     else:
         return None
+    if target == "-":  # a tensor the reference builds but never reads (e.g. an untied Zamba2 block's spare adapters)
+        return []
     if "|" in target:  # a fused (..., n x f, d) tensor: n equal slices along the output-feature dimension
         names = target.split("|")
         return [(t, None, part) for t, part in zip(names, tensor.chunk(len(names), dim=tensor.dim() - 2))]

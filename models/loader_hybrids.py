@@ -59,7 +59,47 @@ _FALCON_H1_NAMES = [
     (r"lm_head\.weight", "lm_head.weight"),
 ]
 
+def zamba2_names(config: ModelConfig) -> list[tuple[str, str]]:
+    """Zamba2ForCausalLM. transformers stores a shared block under the first hybrid layer that uses it, with
+    the adapters of all its uses in lists indexed by use (u); each use's adapters move to its own layer.
+    Untied (see the parser) every layer has its block and reads only its own list entry; the others are
+    never used and are skipped."""
+    hybrid = [i for i, spec in enumerate(config.layers) if spec.shared_block is not None]
+    first = {}  # block -> the first layer that uses it
+    for layer in hybrid:
+        first.setdefault(config.layers[layer].shared_block, layer)
+    rules = [
+        (r"model\.embed_tokens\.weight", "embed.weight"),
+        (r"model\.final_layernorm\.weight", "norm_f.weight"),
+        (_L + r"\.(?:mamba_decoder\.)?input_layernorm\.weight", r"layers.\1.norm.weight"),
+        (_L + r"\.(?:mamba_decoder\.)?mamba\.(.+)", r"layers.\1.mixer.\2"),
+        (_L + r"\.linear\.weight", r"layers.\1.linear.weight"),
+        (r"lm_head\.weight", "lm_head.weight"),
+    ]
+    for use, layer in enumerate(hybrid):
+        block = config.layers[layer].shared_block
+        src = rf"model\.layers\.{first[block]}\.shared_transformer"
+        rules += [
+            (src + rf"\.self_attn\.linear_{name}_adapter_list\.{use}\.([01])\.weight",
+             rf"layers.{layer}.qkv_adapters.{j}.\1.weight")
+            for j, name in enumerate("qkv")
+        ]
+        rules.append((src + rf"\.feed_forward\.gate_up_proj_adapter_list\.{use}\.([01])\.weight",
+                      rf"layers.{layer}.gate_up_adapter.\1.weight"))
+    rules.append((_L + r"\.shared_transformer\..*adapter_list\.\d+\.[01]\.weight", "-"))
+    for layer in hybrid:
+        block = f"shared.{config.layers[layer].shared_block}"
+        here = rf"model\.layers\.{layer}\.shared_transformer"
+        rules += [
+            (here + r"\.feed_forward\.gate_up_proj\.(weight|bias)",
+             rf"{block}.feed_forward.gate_proj.\1|{block}.feed_forward.up_proj.\1"),
+            (here + r"\.(.+)", rf"{block}.\1"),
+        ]
+    return rules
+
+
 HYBRID_NAME_MAPS = {
+    "Zamba2ForCausalLM": zamba2_names,
     "FalconH1ForCausalLM": _FALCON_H1_NAMES,
     "NemotronHForCausalLM": _NEMOTRON_H_NAMES,
     "GraniteMoeHybridForCausalLM": granite_names,

@@ -24,6 +24,7 @@ from .mamba1 import Mamba1Mixer
 from .mamba2 import Mamba2Mixer
 from .norms import RMSNorm
 from .parallel import ParallelMixer
+from .shared_block import SharedTransformer, SharedUseBlock, num_shared_blocks
 from .state import InferenceState
 
 MIXERS = {"mamba1": Mamba1Mixer, "mamba2": Mamba2Mixer, "attention": Attention, "parallel": ParallelMixer}
@@ -83,7 +84,14 @@ class HybridLM(nn.Module):
         super().__init__()
         self.config = config
         self.embed = Embedding(config.vocab_size, config.hidden_size)
-        self.layers = nn.ModuleList(Block(config, spec) for spec in config.layers)
+        # Zamba2's shared transformer blocks, each used by several layers (registered before the layers, so
+        # their parameters are named shared.<k>.*); an empty list for every other family
+        self.shared = nn.ModuleList(SharedTransformer(config) for _ in range(num_shared_blocks(config)))
+        self.layers = nn.ModuleList(
+            Block(config, spec) if spec.shared_block is None
+            else SharedUseBlock(config, spec, self.shared[spec.shared_block])
+            for spec in config.layers
+        )
         self.norm_f = RMSNorm(config.hidden_size, config.norm_eps, config.norm_fp32_weight)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         if config.tie_word_embeddings:
@@ -135,8 +143,12 @@ class HybridLM(nn.Module):
         h = self.embed(input_ids)  # (b, l, d)
         if self.config.embedding_multiplier != 1.0:
             h = h * self.config.embedding_multiplier
+        x0 = h  # the token embeddings, which Zamba2's shared blocks read beside the hidden state
         for block, layer_state in zip(self.layers, state.layers):
-            h = block(h, layer_state, self.block_size)
+            if isinstance(block, SharedUseBlock):
+                h = block(h, layer_state, x0, self.block_size)
+            else:
+                h = block(h, layer_state, self.block_size)
         state.seen_tokens += l
         if logits == "last":
             return self._logits(h[:, -1:])

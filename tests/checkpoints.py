@@ -67,6 +67,13 @@ ARCHS = {
              ssm_in_multiplier=1.2, ssm_out_multiplier=0.9, ssm_multipliers=[0.5, 1.5, 6.0, 5.0, 4.0],
              mlp_multipliers=[1.4, 0.7]),
     ),
+    "zamba2": (
+        "Zamba2Config", "Zamba2ForCausalLM",
+        dict(hidden_size=32, num_hidden_layers=6, layers_block_type=["mamba", "hybrid", "mamba", "hybrid", "hybrid",
+             "mamba"], num_mem_blocks=2, use_shared_attention_adapter=True, adapter_rank=4, num_attention_heads=4,
+             intermediate_size=40, n_mamba_heads=8, mamba_ngroups=2, mamba_d_state=8, mamba_d_conv=4,
+             chunk_size=8, use_mem_rope=True),
+    ),
 }
 
 
@@ -94,6 +101,8 @@ def _perturb(model, seed: int) -> None:
                 continue  # keep the SSM stable: decay rates and step sizes as initialised
             if param.dim() == 1 or "norm" in name:
                 param.add_(0.1 * torch.randn(param.shape, generator=gen))
+            if "adapter" in name:  # Zamba2's low-rank adapters: two 0.02-std factors would add next to nothing
+                param.mul_(8.0)
         for name, buffer in model.named_buffers():
             if name.endswith("e_score_correction_bias"):  # Nemotron-H's router correction: zeros at init
                 buffer.add_(0.1 * torch.randn(buffer.shape, generator=gen))

@@ -65,6 +65,18 @@ CONFIGS = {
                                               rope_parameters=dict(rope_type="default", rope_theta=300.0))),
     # the gated norm after the gate (mamba_norm_before_gate False)
     "falcon-h1-norm-after-gate": ("falcon_h1", dict(mamba_norm_before_gate=False, num_hidden_layers=1)),
+    # two shared blocks over three uses (block 0 used twice, each use with its own adapters and KV), rotary
+    "zamba2-two-blocks-adapters": ("zamba2", {}),
+    # one shared block used at three depths, no q/k/v adapters (the MLP's stay), no RoPE, biases, odd sizes
+    "zamba2-one-block-odd": ("zamba2", dict(hidden_size=30, num_hidden_layers=5, layers_block_type=["hybrid", "mamba",
+                                            "hybrid", "mamba", "hybrid"], num_mem_blocks=1,
+                                            use_shared_attention_adapter=False, adapter_rank=3, num_attention_heads=3,
+                                            intermediate_size=26, n_mamba_heads=6, mamba_ngroups=3, mamba_d_state=5,
+                                            mamba_d_conv=3, chunk_size=5, use_mem_rope=False, add_bias_linear=True,
+                                            hidden_act="gelu_pytorch_tanh")),
+    # untied embeddings: transformers then ties no shared block either, each use has its own copy
+    "zamba2-untied": ("zamba2", dict(num_hidden_layers=3, layers_block_type=["hybrid", "mamba", "hybrid"],
+                                     num_mem_blocks=1, tie_word_embeddings=False)),
 }
 
 
