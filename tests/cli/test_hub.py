@@ -89,3 +89,34 @@ def test_offline_read_at_call_time_in_a_fresh_process(tmp_path):
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "ModelError" in proc.stderr
+
+
+def test_models_command_lists_architectures_recommendations_and_the_cache(empty_hf_home):
+    from typer.testing import CliRunner
+
+    from ssmdoc.cli import app
+
+    snap = fake_cache_entry(empty_hf_home, "org/tiny-mamba")
+    (snap / "config.json").unlink()  # a real config this time: the command reads the architecture
+    (snap / "config.json").write_text(json.dumps({"architectures": ["MambaForCausalLM"], "vocab_size": 16,
+                                                  "hidden_size": 8, "num_hidden_layers": 1, "state_size": 4}))
+    result = CliRunner().invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert {"MambaForCausalLM", "JambaForCausalLM"} <= {a["architecture"] for a in info["architectures"]}
+    assert info["default"] == DEFAULT_MODEL
+    assert {r["repo_id"]: r["cached"] for r in info["recommended"]}[DEFAULT_MODEL] is False
+    (cached,) = info["cached"]
+    assert cached["repo_id"] == "org/tiny-mamba" and cached["architecture"] == "MambaForCausalLM"
+    table = CliRunner().invoke(app, ["models"])
+    assert table.exit_code == 0 and "org/tiny-mamba" in table.stdout and "hf download" not in table.stdout
+
+
+def test_models_command_with_an_empty_cache_says_how_to_download(empty_hf_home):
+    from typer.testing import CliRunner
+
+    from ssmdoc.cli import app
+
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == 0
+    assert f"hf download {DEFAULT_MODEL}" in result.stdout

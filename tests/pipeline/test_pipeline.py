@@ -157,3 +157,37 @@ def test_watch_digests_do_not_disturb_the_reading_state(jamba):
     # The attention window bounds the KV: 48 tokens x 2 attention layers x 2 (k, v) x 2 heads x 8 dims x 4 bytes.
     assert digested.report.state_bytes["kv"] <= (48 + 32) * 2 * 2 * 2 * 8 * 4
     assert digested.report.strategy == "sliding-window"
+
+
+def test_watch_interval_digests_while_the_writer_is_quiet(mamba):
+    import time
+
+    class SlowWriter(io.RawIOBase):
+        """Ten lines, a pause longer than the interval, five more lines, then EOF."""
+
+        def __init__(self):
+            self.parts = [b"".join(b"INFO line %d\n" % i for i in range(10)), None,
+                          b"".join(b"WARN line %d\n" % i for i in range(10, 15))]
+
+        def readable(self):
+            return True
+
+        def read1(self, n=-1):
+            if not self.parts:
+                return b""
+            part = self.parts.pop(0)
+            if part is None:
+                time.sleep(1.5)
+                return self.read1(n)
+            return part
+
+        read = read1
+
+    events = []
+    result = watch(mamba, SlowWriter(), WatchOptions(interval=0.5, gen=GenOptions(max_new_tokens=2)),
+                   on_digest=lambda i, lines, final: events.append((lines, final)))
+    # A digest of the first ten lines came during the pause (no new line arrived to trigger it), and no
+    # digest repeats while nothing new is read; the final summary covers all fifteen.
+    assert events[0] == (10, False) and events[-1] == (15, True)
+    assert events.count((10, False)) == 1
+    assert result.report.input_tokens > 0
