@@ -22,6 +22,12 @@ RECOMMENDED_MODELS: tuple[tuple[str, str], ...] = (
     (DEFAULT_MODEL, "Jamba hybrid (Mamba + attention + MoE), 256K context, chat template — the default"),
     ("tiiuae/falcon-mamba-7b-instruct", "Falcon-Mamba, pure SSM (no attention at all), chat template"),
     ("state-spaces/mamba-130m-hf", "pure Mamba-1, tiny and fast for trying ssmdoc out; a base model, no chat template"),
+    ("ibm-granite/granite-4.0-h-1b", "Granite 4.0-H: Mamba-2 + attention hybrid, 1B, chat template"),
+    ("tiiuae/Falcon-H1-0.5B-Instruct", "Falcon-H1: attention and Mamba-2 in parallel, 0.5B, chat template"),
+    ("tiiuae/Falcon-H1-1.5B-Instruct", "Falcon-H1, 1.5B, chat template"),
+    ("Zyphra/Zamba2-1.2B-instruct", "Zamba2: Mamba-2 + shared attention blocks, 1.2B, chat template"),
+    ("ibm-ai-platform/Bamba-9B-v2", "Bamba: Mamba-2 + attention, 9B, a base model"),
+    ("nvidia/Nemotron-H-8B-Base-8K", "Nemotron-H: Mamba-2 + attention + MLP blocks, 8B, a base model"),
 )
 
 # Only what the engine reads: weights in safetensors (never pickles), the config and the tokenizer.

@@ -14,6 +14,11 @@ LAYOUTS = {
     "FalconMambaForCausalLM": "Mamba-1 layers with B/C/dt norms (Falcon-Mamba)",
     "Mamba2ForCausalLM": "Mamba-2 (SSD) layers only",
     "JambaForCausalLM": "Mamba-1 + attention every few layers, MoE feed-forward (Jamba)",
+    "BambaForCausalLM": "Mamba-2 + a few rotary attention layers, MLP in every layer (Bamba)",
+    "GraniteMoeHybridForCausalLM": "Mamba-2 + attention, shared MLP with optional MoE (Granite 4.0-H)",
+    "NemotronHForCausalLM": "Mamba-2, attention, MLP and MoE blocks in a pattern (Nemotron-H)",
+    "FalconH1ForCausalLM": "attention and Mamba-2 side by side in every layer (Falcon-H1)",
+    "Zamba2ForCausalLM": "Mamba-2 + shared attention blocks reused across depths (Zamba2)",
 }
 
 
