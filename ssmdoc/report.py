@@ -82,7 +82,8 @@ def render_report(report: Report, console=None) -> None:
     rows = [
         ("input tokens", f"{report.input_tokens:,}"),
         ("model context", context),
-        ("strategy", report.strategy + (f" (attention keeps the last {report.kv_window:,} tokens)" if report.kv_window else "")),
+        ("strategy", report.strategy + (f" (attention keeps the last {report.kv_window:,} tokens)"
+                                         if report.kv_window else "")),
         ("chunks", f"{report.chunks:,} x <= {report.chunk_tokens:,} tokens"),
         (
             "state (peak)",

@@ -125,6 +125,35 @@ def ask(
                    temperature, top_p, seed, json_out, quiet)
 
 
+class _TextDigests:
+    """watch's plain output: a header line per digest, then its text as it is generated."""
+
+    def on_digest(self, index: int, lines: int, final: bool) -> None:
+        typer.echo(f"\n--- {'final summary' if final else f'digest {index + 1}'} after {lines:,} lines ---")
+
+    def on_text(self, text: str) -> None:
+        stdout_text(text)
+
+
+class _JsonDigests:
+    """watch --json: one JSON line per digest, printed when it is complete (the next one starts)."""
+
+    def __init__(self):
+        self.open: tuple[int, int] | None = None  # (index, lines) of the digest being generated
+        self.texts: list[str] = []
+
+    def on_digest(self, index: int, lines: int, final: bool) -> None:
+        if self.open is not None:
+            i, n = self.open
+            print_json({"task": "watch", "digest": i + 1, "lines": n, "output": "".join(self.texts)})
+        self.texts.clear()
+        self.open = None if final else (index, lines)
+
+    def on_text(self, text: str) -> None:
+        if self.open is not None:  # the final summary's text goes into the closing object instead
+            self.texts.append(text)
+
+
 @app.command()
 def watch(
     every: Annotated[int | None, typer.Option("--every", min=1, help="A digest every N lines.")] = None,
@@ -143,7 +172,8 @@ def watch(
     top_p: TopPOpt = DEFAULTS["top_p"],
     seed: SeedOpt = None,
     json_out: Annotated[
-        bool, typer.Option("--json", help="JSON lines: one per digest, then the final {task, model, output, sources, report}.")
+        bool,
+        typer.Option("--json", help="JSON lines: one per digest, then {task, model, output, sources, report}."),
     ] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -170,31 +200,8 @@ def watch(
         warn("no --every or --interval: only the final summary will be printed, at EOF or Ctrl-C")
     options = WatchOptions(every, interval, window, chunk_tokens, GenOptions(max_new_tokens, temperature, top_p, seed))
     engine = load(model, device, dtype, quiet)
-    texts: list[str] = []
-
-    def on_digest(index: int, lines: int, final: bool) -> None:
-        typer.echo(f"\n--- {'final summary' if final else f'digest {index + 1}'} after {lines:,} lines ---")
-
-    def on_text(text: str) -> None:
-        if json_out:
-            texts.append(text)
-        else:
-            stdout_text(text)
-
-    def on_digest_json(index: int, lines: int, final: bool) -> None:
-        # A digest's text is complete when the next digest (or the final summary) starts.
-        if on_digest_json.open is not None:
-            i, n = on_digest_json.open
-            print_json({"task": "watch", "digest": i + 1, "lines": n, "output": "".join(texts)})
-            texts.clear()
-        on_digest_json.open = None if final else (index, lines)
-
-    on_digest_json.open = None
-    result = run_watch(
-        engine, sys.stdin.buffer, options,
-        on_digest=on_digest_json if json_out else on_digest, on_text=on_text,
-        on_progress=None,
-    )
+    sink = _JsonDigests() if json_out else _TextDigests()
+    result = run_watch(engine, sys.stdin.buffer, options, on_digest=sink.on_digest, on_text=sink.on_text)
     if result.read_interrupted:
         warn(f"interrupted: final summary of the {result.report.input_tokens:,} tokens read")
     finish(result, json_out, quiet)

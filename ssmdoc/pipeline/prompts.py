@@ -16,6 +16,8 @@ from dataclasses import dataclass
 SENTINEL = "\x00SSMDOC-DOCUMENT\x00"
 
 CITE = "Cite the file, page or lines you rely on (the document marks them)."
+WHAT_HAPPENED = "what happened, errors, warnings, anything unusual."
+MUST_KNOW = "its purpose, its key points and anything a reader must not miss."
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ def _texts(task: Task, stage: str, since_line: int | None = None) -> tuple[str, 
         before = "Below is a live log, read as it is written. Keep track of what happens, errors above all.\n\n"
         if stage == "digest":
             where = f" (from line {since_line} on)" if since_line else ""
-            return before, f"\n\nGive a short digest of the most recent log lines{where}: what happened, errors, warnings, anything unusual."
-        return before, "\n\nThe log has ended. Summarize the whole log: what happened, errors, warnings, anything unusual."
+            return before, f"\n\nGive a short digest of the most recent log lines{where}: {WHAT_HAPPENED}"
+        return before, f"\n\nThe log has ended. Summarize the whole log: {WHAT_HAPPENED}"
     if stage == "combine":
         if task.name == "ask":
             return (
@@ -59,7 +61,7 @@ def _texts(task: Task, stage: str, since_line: int | None = None) -> tuple[str, 
             )
         return (
             "Below are summaries of consecutive parts of one long document.\n\n",
-            f"\n\nCombine them into one summary of the whole document: its purpose, key points and anything a reader must not miss. {CITE}",
+            f"\n\nCombine them into one summary of the whole document: {MUST_KNOW} {CITE}",
         )
     scope = "this part of a longer document" if stage == "part" else "the document above"
     if task.name == "ask":
@@ -69,7 +71,7 @@ def _texts(task: Task, stage: str, since_line: int | None = None) -> tuple[str, 
         )
     return (
         "Read the document below; you will be asked to summarize it.\n\n",
-        f"\n\nSummarize {scope}: its purpose, its key points and anything a reader must not miss. {CITE}",
+        f"\n\nSummarize {scope}: {MUST_KNOW} {CITE}",
     )
 
 
