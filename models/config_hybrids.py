@@ -173,9 +173,8 @@ def _parse_nemotron_h(raw: dict, architecture: str) -> ModelConfig:
         max_context=raw.get("max_position_embeddings", 4096),
         norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)),
         norm_fp32_weight=True,
-        num_attention_heads=int(raw.get("num_attention_heads", 32)),
-        num_key_value_heads=int(raw.get("num_key_value_heads") or raw.get("num_attention_heads", 32)),
-        head_dim=int(raw.get("head_dim") or hidden // int(raw.get("num_attention_heads", 32))),
+        # the class defaults (8 kv heads, head_dim 128) rather than values derived from hidden_size
+        **_attention_fields(raw, hidden) | {"head_dim": int(raw.get("head_dim") or 128)},
         rope_theta=None,  # NemotronHAttention applies no positional encoding (and no biases)
         ssm_state_size=int(raw.get("ssm_state_size", 128)),
         conv_kernel=int(get("conv_kernel", "mamba_d_conv", 4)),
