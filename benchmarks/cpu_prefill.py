@@ -41,6 +41,14 @@ def build_checkpoint(path: Path) -> int:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident set, MiB. VmHWM, not ru_maxrss: on Linux the latter survives exec and so
+    would include the parent's RSS at fork time (the parent has transformers and a model loaded)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
