@@ -3,8 +3,10 @@
 A hybrid stack is a list of `LayerSpec(mixer, ffn)`; every block computes
     x = x + mixer(norm(x));  x = x + ffn(norm(x))   (the second half only when ffn != "none")
 so Mamba, Falcon-Mamba, Mamba-2 and Jamba differ only in that list and in a few scalar fields.
-A new family is a parser below plus a weight-name map in loader.py; multipliers and per-layer flags stay
-fields here (with neutral defaults), never subclasses.
+A new family is a parser plus a weight-name map (the Mamba-2 hybrids: config_hybrids.py and
+loader_hybrids.py); multipliers and per-layer flags stay fields here (with neutral defaults), never
+subclasses. Blocks that depart from the scheme above: mixer "none" (norm + feed-forward only), "parallel"
+(Falcon-H1) and layers with a shared_block (Zamba2, shared_block.py).
 
 Fields follow transformers' configuration_{mamba,falcon_mamba,mamba2,jamba}.py, including their defaults
 for keys a checkpoint leaves out (e.g. Mamba's time_step_rank "auto" = ceil(hidden / 16)).
