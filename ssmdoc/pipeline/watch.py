@@ -70,7 +70,7 @@ def watch(
     The result's `output` is the final summary.
     """
     task = Task("watch")
-    has_attention = bool(engine.config.layer_indices("attention"))
+    has_attention = any(spec.has_kv for spec in engine.config.layers)  # own or shared attention blocks
     report = Report(model_context_tokens=engine.max_context, chunk_tokens=options.chunk_tokens)
     report.strategy = "sliding-window" if has_attention else "stream"
     report.kv_window = options.window if has_attention else None

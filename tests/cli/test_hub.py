@@ -120,3 +120,20 @@ def test_models_command_with_an_empty_cache_says_how_to_download(empty_hf_home):
     result = CliRunner().invoke(app, ["models"])
     assert result.exit_code == 0
     assert f"hf download {DEFAULT_MODEL}" in result.stdout
+
+
+def test_every_supported_architecture_is_described():
+    from ssmdoc.cli.models_cmd import LAYOUTS
+    from ssmdoc.models.config import PARSERS
+
+    assert set(PARSERS) <= set(LAYOUTS)
+
+
+def test_readme_lists_every_supported_architecture_and_the_default_model():
+    from pathlib import Path
+
+    from ssmdoc.models.config import PARSERS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in PARSERS)
+    assert f"hf download {DEFAULT_MODEL}" in readme
