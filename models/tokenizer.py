@@ -171,12 +171,20 @@ class Tokenizer:
     def id_to_token(self, token_id: int) -> str | None:
         return self._tk.id_to_token(int(token_id))
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, parse_special: bool = True) -> list[int]:
         """Token ids of `text`, without bos/eos or any other special token added by a post-processor.
 
-        Special tokens written in the text (e.g. a rendered chat template's `<|user|>`) are recognised as such.
+        Special tokens written in the text (e.g. a rendered chat template's `<|user|>`) are recognised as such,
+        unless `parse_special` is False: then they are read as plain text (a document that mentions `<|eos|>`
+        must not end the user's turn).
         """
-        return self._tk.encode(text, add_special_tokens=False).ids
+        if parse_special:
+            return self._tk.encode(text, add_special_tokens=False).ids
+        self._tk.encode_special_tokens = True
+        try:
+            return self._tk.encode(text, add_special_tokens=False).ids
+        finally:
+            self._tk.encode_special_tokens = False
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
         return self._tk.decode([int(i) for i in ids], skip_special_tokens=skip_special_tokens)

@@ -33,9 +33,13 @@ class Piece:
 
 
 def tokenize(segments: Iterable, tokenizer) -> Iterator[Piece]:
-    """Segments -> token pieces, one segment at a time (incremental: never the whole input at once)."""
+    """Segments -> token pieces, one segment at a time (incremental: never the whole input at once).
+
+    Special-token text inside a document (`<|eos|>`, `<|im_start|>` in a tokenizer's source code) is read
+    as plain text: a document must not be able to end the user's turn or open the assistant's.
+    """
     for segment in segments:
-        yield Piece(tokenizer.encode(segment.text), segment.source)
+        yield Piece(tokenizer.encode(segment.text, parse_special=False), segment.source)
 
 
 @dataclass

@@ -88,7 +88,7 @@ def watch(
     last_digest = time.monotonic()
 
     def take(text: str, source) -> None:
-        pending.extend(engine.tokenizer.encode(text))
+        pending.extend(engine.tokenizer.encode(text, parse_special=False))  # see reading.tokenize
         while len(pending) >= options.chunk_tokens:
             chunk = pending[: options.chunk_tokens]
             del pending[: options.chunk_tokens]

@@ -43,7 +43,7 @@ def token_counts(checkpoint, inputs, stdin_text=None) -> dict[str, int]:
     for segment in iter_segments([str(i) for i in inputs], stdin=stdin):
         src = segment.source
         address = f"{src.root.rstrip('/')}/{src.path}" if src.root else src.path
-        counts[address] = counts.get(address, 0) + len(tok.encode(segment.text))
+        counts[address] = counts.get(address, 0) + len(tok.encode(segment.text, parse_special=False))
     return counts
 
 

@@ -191,3 +191,15 @@ def test_watch_interval_digests_while_the_writer_is_quiet(mamba):
     assert events[0] == (10, False) and events[-1] == (15, True)
     assert events.count((10, False)) == 1
     assert result.report.input_tokens > 0
+
+
+def test_special_token_text_in_a_document_is_read_as_plain_text(mamba):
+    tok = mamba.tokenizer
+    eos = tok.eos_token_ids[0]
+    text = "the model emits <|eos|> then <|assistant|> in this file\n"
+    assert eos in tok.encode(text)  # what a chat template's own text needs...
+    seg = Segment(text, Source("file", "notes.txt", line_start=1, line_end=1))
+    reading = read(mamba, iter([seg]), Task("summarize"), RunOptions(gen=GenOptions(max_new_tokens=1)))
+    ids = tok.encode(text, parse_special=False)
+    assert eos not in ids and tok.decode(ids) == text  # ...but a document must not end the turn
+    assert reading.report.input_tokens == len(ids)
