@@ -118,6 +118,8 @@ def read(
         if not partials:
             combine_capacity(engine, task, options.gen)  # fail now, not after answering every window
         out = answer(engine, window.state, part_suffix, options.gen, meter, report)
+        if out.interrupted:
+            raise KeyboardInterrupt  # Ctrl-C while a part was answered: stop here, as the user asked
         partials.append(Partial(out.ids, out.text, window.first, window.last))
     raise AssertionError("WindowReader always ends with a final window")  # pragma: no cover
 
@@ -131,15 +133,15 @@ def respond(
 ) -> TaskResult:
     """Answer the task from what was read, streaming the answer's text to `on_text`."""
     task, report, meter = reading.task, reading.report, reading.meter
-    seen = reading.last.state.seen_tokens + options.gen.max_new_tokens
-    if not reading.partials and engine.max_context is not None and seen > engine.max_context and warn:
-        warn(
-            f"read {report.input_tokens:,} tokens in one pass, beyond the model's context of "
-            f"{engine.max_context:,} tokens (--strategy stream); the answer may degrade"
-        )
     last_state = reading.last.state
     if not reading.partials:
         suffix = build_prompt(engine.tokenizer, task, "whole").suffix
+        needed = last_state.seen_tokens + len(suffix) + options.gen.max_new_tokens
+        if engine.max_context is not None and needed > engine.max_context and warn:
+            warn(
+                f"read {report.input_tokens:,} tokens in one pass, beyond the model's context of "
+                f"{engine.max_context:,} tokens (--strategy stream); the answer may degrade"
+            )
         out: Answer = answer(engine, last_state, suffix, options.gen, meter, report, on_text)
         report.strategy = "stream"
     else:
