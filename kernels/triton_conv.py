@@ -57,10 +57,10 @@ def _conv_fwd(
     if WRITE_FS:
         if pid_t == 0:
             j = tl.arange(0, BLOCK_W)
-            pos = L - (W - 1) + j[None, :]  # the last W-1 positions of (states, x)
-            v = _tap(x_b, s_b, pos, offs_d, mask_d, s_xd, s_xt, s_sd, s_st, W, HAS_S, L)
+            last = L - (W - 1) + j[None, :]  # the last W-1 positions of (states, x)
+            fs = _tap(x_b, s_b, last, offs_d, mask_d, s_xd, s_xt, s_sd, s_st, W, HAS_S, L)
             tl.store(fs_ptr + pid_b * s_fb + offs_d[:, None] * s_fd + j[None, :] * s_ft,
-                     v.to(fs_ptr.dtype.element_ty), mask=mask_d[:, None] & (j[None, :] < W - 1))
+                     fs.to(fs_ptr.dtype.element_ty), mask=mask_d[:, None] & (j[None, :] < W - 1))
 
 
 def causal_conv1d_triton(x, weight, bias=None, initial_states=None, return_final_states=False, activation=None):

@@ -213,6 +213,7 @@ def ssd_scan_triton(x, dt, A, B, C, chunk_size, D=None, z=None, dt_bias=None, in
     _chunk_state[(b * nchunks, h, triton.cdiv(p, bp) * triton.cdiv(n, bn))](
         x, B, dt_c, a_c, states, L, h, p, n, Q, h // g, *x.stride(), *B.stride(),
         BLOCK_P=bp, BLOCK_N=bn, BLOCK_S=_pow2_at_least_16(Q, 64 if x.is_cuda else 256), DOT_F32=dot_f32,
+        num_warps=8,  # 4 warps need ~170 registers a thread here (ptxas, sm_90)
     )
     final = new_output(b, h, p, n, dtype=f32, device=dev)
     h0 = initial_states.reshape(b, h, p * n) if initial_states is not None else final.view(b, h, p * n)
@@ -224,12 +225,15 @@ def ssd_scan_triton(x, dt, A, B, C, chunk_size, D=None, z=None, dt_bias=None, in
     zz = z if z is not None else x
     D2 = (D.unsqueeze(1).expand(h, p) if D.dim() == 1 else D) if D is not None else A.view(h, 1)
     # The interpreter (CPU tensors) pays per op, not per element: there, one whole chunk per program.
-    bt = _pow2_at_least_16(Q, 64 if x.is_cuda else 256)
-    bpp = _pow2_at_least_16(p, 64)
+    # On a GPU the float32 dots need smaller tiles to stay in registers (they spilled at 64 x 64 x 128).
+    tile = (32 if dot_f32 else 64) if x.is_cuda else 256
+    bt = _pow2_at_least_16(Q, tile)
+    bpp = _pow2_at_least_16(p, min(tile, 64))
     _chunk_scan[(b * nchunks, h, triton.cdiv(Q, bt) * triton.cdiv(p, bpp))](
         x, B, C, zz, D2, dt_c, a_c, states, y, L, h, p, n, Q, h // g,
         *x.stride(), *B.stride(), *C.stride(), *zz.stride(), *D2.stride(), *y.stride(),
         BLOCK_T=bt, BLOCK_S=bt, BLOCK_P=bpp, BLOCK_N=_pow2_at_least_16(n, 256),
         HAS_D=D is not None, HAS_Z=z is not None, DOT_F32=dot_f32,
+        num_warps=8,  # with 4 warps the bf16 tile needed 255 registers a thread and spilled (ptxas, sm_90)
     )
     return (y, final) if return_final_states else y
