@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,12 +78,13 @@ def _local_dir(path: Path) -> Path:
     return path
 
 
-def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
+def resolve_checkpoint(name_or_path: str | os.PathLike, progress: bool | None = None) -> Path:
     """Return a local directory holding the checkpoint `name_or_path`.
 
     A local directory is returned as is. Anything else must be a Hub repo id (`owner/name`); it is looked
     up in the Hugging Face cache and, unless HF_HUB_OFFLINE is set, downloaded (only the files the engine
-    loads) with a progress bar on stderr. Every failure is a ModelError with a hint.
+    loads) with progress bars on stderr: when `progress` is True, or by default when stderr is a terminal.
+    Every failure is a ModelError with a hint.
     """
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()
@@ -105,7 +107,14 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
         RevisionNotFoundError,
     )
 
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
     offline = _offline()
+    if progress is None:
+        progress = sys.stderr.isatty()
+    silence = not progress and not are_progress_bars_disabled()  # a global switch: restore it after
+    if silence:
+        disable_progress_bars()
     try:
         snapshot = snapshot_download(
             text, cache_dir=hub_cache_dir(), allow_patterns=ALLOW_PATTERNS, local_files_only=offline
@@ -130,6 +139,9 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
         if type(exc).__module__.split(".")[0] in ("httpx", "httpcore", "requests", "urllib3"):
             raise ModelError(f"could not reach the Hugging Face Hub for {text}: {exc}", _download_hint(text)) from exc
         raise
+    finally:
+        if silence:
+            enable_progress_bars()
     snapshot_dir = Path(snapshot)
     if not (snapshot_dir / "config.json").is_file():
         raise ModelError(f"{text} has no config.json; it is not a model checkpoint ssmdoc can load")
