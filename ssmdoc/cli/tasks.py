@@ -30,7 +30,9 @@ from ssmdoc.cli.common import (
     warn,
 )
 
-InputsArg = Annotated[list[str], typer.Argument(help="Files, directories, or - for stdin.", show_default=False)]
+InputsArg = Annotated[
+    list[str], typer.Argument(metavar="INPUT", help="Files, directories, or - for stdin.", show_default=False)
+]
 
 
 def _document_task(task, inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens, temperature,
@@ -89,7 +91,7 @@ def summarize(
 @app.command()
 def ask(
     inputs: InputsArg,
-    question: Annotated[str, typer.Argument(help="The question, quoted.", show_default=False)],
+    question: Annotated[str, typer.Argument(metavar="QUESTION", help="The question, quoted.", show_default=False)],
     model: ModelOpt = DEFAULTS["model"],
     device: DeviceOpt = DEFAULTS["device"],
     dtype: DtypeOpt = DEFAULTS["dtype"],
