@@ -249,3 +249,11 @@ def test_bad_options_are_user_errors(mamba_ckpt, examples, option, message):
         if torch.cuda.is_available():
             pytest.skip("this machine has CUDA")
     cli_error("summarize", examples["log"], "--model", mamba_ckpt, *option, fragments=[message])
+
+
+def test_quiet_leaves_only_the_answer(mamba_ckpt, examples):
+    loud = invoke("summarize", examples["log"], "--model", mamba_ckpt, "--max-new-tokens", "5")
+    quiet = invoke("summarize", examples["log"], "--model", mamba_ckpt, "--max-new-tokens", "5", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert quiet.stdout == loud.stdout  # greedy: the same answer, only the report is gone
+    assert "ssmdoc report" in loud.stderr
