@@ -57,9 +57,7 @@ class Attention(nn.Module):
         past = cache.length
         cache.append(k, v)
         keys, values = cache.keys, cache.values  # (b, kh, t, s), t = past + l
-        if self.kh != self.h:
-            keys = keys.repeat_interleave(self.h // self.kh, dim=1)  # (b, h, t, s)
-            values = values.repeat_interleave(self.h // self.kh, dim=1)
+        # grouped heads: sdpa's enable_gqa reads each kv head for its h / kh query heads, no repeated copy
         out = self._attend(q, keys, values, past, cache.window)  # (b, h, l, s)
         cache.apply_window()
         return self.o_proj(out.transpose(1, 2).reshape(b, l, self.h * self.s))
@@ -68,7 +66,8 @@ class Attention(nn.Module):
         l, t = q.shape[2], keys.shape[2]
         if past == 0 and (window is None or window >= l):
             # plain causal attention: the fused kernel never materialises the (l, t) scores
-            return F.scaled_dot_product_attention(q, keys, values, is_causal=True, scale=self.scale)
+            return F.scaled_dot_product_attention(q, keys, values, is_causal=True, scale=self.scale,
+                                                  enable_gqa=self.kh != self.h)
         block = max(1, _SCORE_BUDGET // max(1, q.shape[0] * q.shape[1] * t))
         outs = []
         key_pos = torch.arange(t, device=q.device)  # relative to the first cached key
@@ -79,5 +78,5 @@ class Attention(nn.Module):
             if window is not None:
                 allowed &= query_pos - key_pos[None, :] < window
             outs.append(F.scaled_dot_product_attention(q[:, :, start:stop], keys, values, attn_mask=allowed,
-                                                       scale=self.scale))
+                                                       scale=self.scale, enable_gqa=self.kh != self.h))
         return torch.cat(outs, dim=2) if len(outs) > 1 else outs[0]

@@ -72,13 +72,18 @@ def _blocked(fn, x: torch.Tensor, size: int) -> torch.Tensor:
     """fn over x (b, l, d) in consecutive length-`size` slices, in order (fn may advance a state)."""
     if x.shape[1] <= size:
         return fn(x)
-    return torch.cat([fn(x[:, start : start + size]) for start in range(0, x.shape[1], size)], dim=1)
+    first = fn(x[:, :size])
+    out = first.new_empty(x.shape[0], x.shape[1], first.shape[2])  # (b, l, d_out)
+    out[:, :size] = first
+    for start in range(size, x.shape[1], size):  # written in place: no list of pieces, no concatenated copy
+        out[:, start : start + size] = fn(x[:, start : start + size])
+    return out
 
 
 class HybridLM(nn.Module):
     """A causal LM whose layer layout is `config.layers`; see ssmdoc.models.load_pretrained."""
 
-    block_size = 2048  # tokens per block inside the SSM mixers and feed-forwards of a long call
+    block_size = 1024  # tokens per block inside the SSM mixers and feed-forwards of a long call
 
     def __init__(self, config: ModelConfig):
         super().__init__()
