@@ -162,7 +162,8 @@ def _chunk_scan(
             cb = tl.dot(Ct, Bs)  # (BLOCK_T, BLOCK_S)
         a_s = tl.load(a_ptr + row + os, mask=ms, other=0.0)
         dt_s = tl.load(dt_ptr + row + os, mask=ms, other=0.0)
-        causal = (ot[:, None] >= os[None, :]) & ms[None, :]
+        # rows past the end are masked too: there a_t = 0 and exp(a_t - a_s) would overflow
+        causal = (ot[:, None] >= os[None, :]) & ms[None, :] & mt[:, None]
         decay = tl.exp(tl.where(causal, a_t[:, None] - a_s[None, :], float("-inf")))
         cb = cb * decay * dt_s[None, :]
         xs = tl.load(x_ptr + pid_b * s_xb + pos_s[:, None] * s_xl + pid_h * s_xh + op[None, :] * s_xp,
