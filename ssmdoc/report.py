@@ -1,7 +1,8 @@
 """What a run read and what it cost: the report printed after every answer.
 
 The keys of `Report.to_dict()` are a public contract (`--json` consumers rely on them); they are exactly the
-fields below, with `peak_cuda_bytes` present only when the model ran on CUDA.
+fields below, with `peak_cuda_bytes` present only when the model ran on CUDA and `resumed` only when the
+document was not read but restored from a saved state.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class Report:
     prefill_tokens_per_second: float = 0.0  # document + prompt tokens fed without sampling
     decode_tokens_per_second: float = 0.0  # tokens generated
     elapsed_seconds: float = 0.0
+    # Only when resuming from a saved state: {"state_file", "tokens", "read_seconds"}: the document tokens the
+    # state stands for, and what reading them cost when the state was made (time this run did not spend).
+    resumed: dict | None = None
     # Not a report key: the attention KV window of `watch`, shown beside the strategy in the table.
     kv_window: int | None = field(default=None, repr=False)
 
@@ -38,8 +42,9 @@ class Report:
     def to_dict(self) -> dict:
         d = asdict(self)
         del d["kv_window"]
-        if d["peak_cuda_bytes"] is None:
-            del d["peak_cuda_bytes"]
+        for optional in ("peak_cuda_bytes", "resumed"):
+            if d[optional] is None:
+                del d[optional]
         return d
 
 
@@ -96,6 +101,10 @@ def render_report(report: Report, console=None) -> None:
     ]
     if report.peak_cuda_bytes is not None:
         rows.append(("peak CUDA memory", human_bytes(report.peak_cuda_bytes)))
+    if report.resumed is not None:
+        r = report.resumed
+        rows.append(("resumed from", f"{r['state_file']}: {r['tokens']:,} tokens, reading them took "
+                                     f"{r['read_seconds']:.2f} s"))
     rows += [
         ("prefill", f"{report.prefill_tokens_per_second:,.1f} tokens/s"),
         ("decode", f"{report.decode_tokens_per_second:,.1f} tokens/s"),

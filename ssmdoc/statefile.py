@@ -43,12 +43,13 @@ class StateMeta:
     weights_hash: str  # weights_fingerprint() of the checkpoint that wrote the state
     architecture: str
     dtype: str  # "float32", "bfloat16", ...
-    token_count: int  # tokens the state stands for
+    token_count: int  # document tokens the state stands for
     chunk_tokens: int
     prompt_prefix: str  # text fed before the documents (part of what the state encodes)
     sources: list[dict]  # each: {"kind", "path", "size", "sha256"}
     state_bytes: dict  # {"ssm", "conv", "kv"}
     read_seconds: float = 0.0  # what reading the documents cost when the state was made
+    seen_tokens: int = 0  # every token in the state, the prompt prefix included (positions continue from it)
     created: str = ""
     ssmdoc_version: str = __version__
     format_version: int = FORMAT_VERSION
@@ -171,6 +172,27 @@ def check_compatible(meta: StateMeta, *, weights_hash: str, dtype: str, path: st
             f"{path} was written in {meta.dtype}, but the model runs in {dtype}",
             f"run with --dtype {meta.dtype}",
         )
+
+
+def is_state_file(path: str | os.PathLike) -> bool:
+    """Whether `path` is (or claims to be) an ssmdoc state: a safetensors header with our format tag.
+
+    Only the header is read, so a document named on the command line is told apart cheaply; a damaged
+    state still counts, and its damage is reported when it is read.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                return False
+            (n,) = struct.unpack("<Q", head)
+            if n > 100 << 20:
+                return False
+            header = json.loads(fh.read(n))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(header, dict) and (header.get("__metadata__") or {}).get("format") == FORMAT
 
 
 def remove_states(paths: list[str | os.PathLike]) -> list[tuple[Path, int]]:

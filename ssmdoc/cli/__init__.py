@@ -95,6 +95,7 @@ def main() -> None:
 from ssmdoc.cli import bench as _bench  # noqa: E402,F401
 from ssmdoc.cli import inspect as _inspect  # noqa: E402,F401
 from ssmdoc.cli import models_cmd as _models_cmd  # noqa: E402,F401
+from ssmdoc.cli import read_cmd as _read_cmd  # noqa: E402,F401
 from ssmdoc.cli import state_cmd as _state_cmd  # noqa: E402,F401
 from ssmdoc.cli import tasks as _tasks  # noqa: E402,F401
 from ssmdoc.cli import version as _version  # noqa: E402,F401

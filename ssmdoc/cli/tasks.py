@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,25 +36,78 @@ InputsArg = Annotated[
 ]
 
 
-def _document_task(task, inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens, temperature,
-                   top_p, seed, json_out, quiet) -> None:
+def _model_named(ctx: typer.Context) -> bool:
+    """Whether --model (or SSMDOC_MODEL) was given, rather than left at the default."""
+    from typer._click.core import ParameterSource
+
+    return ctx.get_parameter_source("model") not in (ParameterSource.DEFAULT, None)
+
+
+def _document_task(ctx, task, inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens, temperature,
+                   top_p, seed, json_out, quiet, save=None) -> None:
     from ssmdoc.ingest import iter_segments
     from ssmdoc.pipeline import GenOptions, RunOptions, read, respond
+    from ssmdoc.statefile import is_state_file
 
     options = RunOptions(chunk_tokens, strategy, GenOptions(max_new_tokens, temperature, top_p, seed))
-    segments = iter_segments(inputs)  # checks every input now: a typo must not wait for a model to load
-    engine = load(model, device, dtype, quiet)
-    progress = Progress(not quiet)
-    with progress.show("reading ..."):
-        reading = read(engine, segments, task, options, on_progress=progress.tokens)
-    if reading.last.interrupted:
-        warn(f"interrupted: answering from the {reading.report.input_tokens:,} tokens read so far")
+    if len(inputs) == 1 and inputs[0] != "-" and is_state_file(inputs[0]):
+        reading, engine = _resume(ctx, task, inputs[0], model, device, dtype, quiet)
+        if save:
+            warn("--save ignored: the input is a saved state already")
+    else:
+        records: dict = {}
+        segments = iter_segments(inputs)  # checks every input now: a typo must not wait for a model to load
+        engine = load(model, device, dtype, quiet)
+        progress = Progress(not quiet)
+        with progress.show("reading ..."):
+            reading = read(engine, _hashed(segments, records) if save else segments, task, options,
+                           on_progress=progress.tokens)
+        if reading.last.interrupted:
+            warn(f"interrupted: answering from the {reading.report.input_tokens:,} tokens read so far")
+        if save:
+            _save(engine, reading, save, records, quiet)
     on_text = None if json_out else stdout_text
     finish(respond(engine, reading, options, on_text=on_text, warn=warn), json_out, quiet)
 
 
+def _hashed(segments, records):
+    from ssmdoc.pipeline.saved import hashed
+
+    return hashed(segments, records)
+
+
+def _save(engine, reading, path, records, quiet: bool):
+    from ssmdoc.pipeline.saved import save_reading
+    from ssmdoc.report import human_bytes
+
+    meta = save_reading(engine, reading, path, records)
+    if not quiet:
+        size = sum(meta.state_bytes.values())
+        typer.echo(f"saved state to {path}: {meta.token_count:,} tokens in {human_bytes(size)} "
+                   f"(remove it with `ssmdoc state rm {path}`)", err=True)
+    return meta
+
+
+def _resume(ctx, task, path, model, device, dtype, quiet):
+    """Load the model that wrote the state (unless --model names another) and restore the reading."""
+    from ssmdoc.pipeline.saved import load_reading
+    from ssmdoc.statefile import read_state
+
+    _, meta = read_state(path)  # verified now: a damaged file must not wait for a model to load
+    engine = load(model if _model_named(ctx) else meta.model, device, meta.dtype if dtype == "auto" else dtype, quiet)
+    return load_reading(engine, path, task), engine
+
+
+SaveOpt = Annotated[
+    Path | None,
+    typer.Option("--save", help="Also save the document state to FILE: ask it later without reading again.",
+                 show_default=False),
+]
+
+
 @app.command()
 def summarize(
+    ctx: typer.Context,
     inputs: InputsArg,
     model: ModelOpt = DEFAULTS["model"],
     device: DeviceOpt = DEFAULTS["device"],
@@ -66,6 +120,7 @@ def summarize(
     seed: SeedOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    save: SaveOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Summarize documents of any length: PDFs, directories, text files, stdin.
@@ -81,15 +136,18 @@ def summarize(
         ssmdoc summarize examples/repo/ README.md --max-new-tokens 200
 
         cat examples/app.log | ssmdoc summarize - --json
+
+        ssmdoc summarize contract.state   # a state saved by `ssmdoc read` or --save
     """
     from ssmdoc.pipeline import Task
 
-    _document_task(Task("summarize"), inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens,
-                   temperature, top_p, seed, json_out, quiet)
+    _document_task(ctx, Task("summarize"), inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens,
+                   temperature, top_p, seed, json_out, quiet, save)
 
 
 @app.command()
 def ask(
+    ctx: typer.Context,
     inputs: InputsArg,
     question: Annotated[str, typer.Argument(metavar="QUESTION", help="The question, quoted.", show_default=False)],
     model: ModelOpt = DEFAULTS["model"],
@@ -103,6 +161,7 @@ def ask(
     seed: SeedOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    save: SaveOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Answer a question about documents: INPUT... then the QUESTION, last.
@@ -117,14 +176,16 @@ def ask(
         ssmdoc ask examples/contract.pdf "how can either party terminate?"
 
         cat examples/app.log | ssmdoc ask - "why did the job fail?"
+
+        ssmdoc ask contract.state "who pays for repairs?"   # a state saved by `ssmdoc read` or --save
     """
     from ssmdoc.errors import UsageError
     from ssmdoc.pipeline import Task
 
     if not question.strip():
         raise UsageError("the question is empty", 'put it last, quoted: ssmdoc ask repo/ "where is auth?"')
-    _document_task(Task("ask", question), inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens,
-                   temperature, top_p, seed, json_out, quiet)
+    _document_task(ctx, Task("ask", question), inputs, model, device, dtype, chunk_tokens, strategy,
+                   max_new_tokens, temperature, top_p, seed, json_out, quiet, save)
 
 
 class _TextDigests:

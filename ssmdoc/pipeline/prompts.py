@@ -22,13 +22,13 @@ MUST_KNOW = "its purpose, its key points and anything a reader must not miss."
 
 @dataclass(frozen=True)
 class Task:
-    """What to do with the document: `summarize`, `ask` (with `question`) or `watch`."""
+    """What to do with the document: `summarize`, `ask` (with `question`), `watch`, or `read` (saved for later)."""
 
     name: str
     question: str | None = None
 
     def __post_init__(self):
-        if self.name not in ("summarize", "ask", "watch"):
+        if self.name not in ("summarize", "ask", "watch", "read"):
             raise ValueError(f"unknown task {self.name!r}")
         if self.name == "ask" and not (self.question or "").strip():
             raise ValueError("ask needs a question")
@@ -63,6 +63,8 @@ def _texts(task: Task, stage: str, since_line: int | None = None) -> tuple[str, 
             "Below are summaries of consecutive parts of one long document.\n\n",
             f"\n\nCombine them into one summary of the whole document: {MUST_KNOW} {CITE}",
         )
+    if task.name == "read":  # saved for later: the question is not known yet, so the prefix names none
+        return "Read the document below; you will then be asked about it.\n\n", ""
     scope = "this part of a longer document" if stage == "part" else "the document above"
     if task.name == "ask":
         return (

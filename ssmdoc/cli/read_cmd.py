@@ -1,0 +1,68 @@
+"""`ssmdoc read INPUT... --save FILE`: read documents into the model state once, answer from it many times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ssmdoc.cli import app
+from ssmdoc.cli.common import DEFAULTS, ChunkOpt, DebugOpt, DeviceOpt, DtypeOpt, JsonOpt, ModelOpt, Progress, QuietOpt
+from ssmdoc.cli.common import load, print_json, warn
+
+
+@app.command()
+def read(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for stdin.", show_default=False)],
+    save: Annotated[Path, typer.Option("--save", help="Where to write the state.", show_default=False)],
+    model: ModelOpt = DEFAULTS["model"],
+    device: DeviceOpt = DEFAULTS["device"],
+    dtype: DtypeOpt = DEFAULTS["dtype"],
+    chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Read documents into the model's state and save it, to ask about them later without reading again.
+
+    For a pure SSM the state has the same size however long the documents are; hybrids add their attention
+    layers' KV cache. The file records the model, the sources (with SHA-256) and a content hash.
+    A saved state can reveal what the documents say: keep it like the documents, remove it with `ssmdoc state rm`.
+
+    Examples:
+
+        ssmdoc read examples/contract.pdf --save contract.state
+
+        ssmdoc ask contract.state "how can either party terminate?"
+
+        ssmdoc summarize contract.state
+    """
+    from ssmdoc.cli.tasks import _save
+    from ssmdoc.ingest import iter_segments
+    from ssmdoc.pipeline import RunOptions, Task
+    from ssmdoc.pipeline import read as read_inputs
+    from ssmdoc.pipeline.document import finish_report
+    from ssmdoc.pipeline.saved import hashed
+    from ssmdoc.report import render_report
+
+    # One pass: the state of a map-reduce window would not stand for the whole input.
+    options = RunOptions(chunk_tokens, "stream")
+    records: dict = {}
+    segments = hashed(iter_segments(inputs), records)
+    engine = load(model, device, dtype, quiet)
+    progress = Progress(not quiet)
+    with progress.show("reading ..."):
+        reading = read_inputs(engine, segments, Task("read"), options, on_progress=progress.tokens)
+    if reading.last.interrupted:
+        warn(f"interrupted: saving the {reading.report.input_tokens:,} tokens read so far")
+    if engine.max_context is not None and reading.last.state.seen_tokens > engine.max_context:
+        warn(f"read {reading.report.input_tokens:,} tokens in one pass, beyond the model's context of "
+             f"{engine.max_context:,} tokens; answers from this state may degrade")
+    meta = _save(engine, reading, save, records, quiet or json_out)
+    report = finish_report(engine, reading.report, reading.meter, reading.last.state.seen_tokens)
+    if json_out:
+        print_json({"task": "read", "model": engine.name, "state_file": str(save), "sources": reading.sources,
+                    "report": report.to_dict(), "content_hash": meta.content_hash})
+    elif not quiet:
+        render_report(report)

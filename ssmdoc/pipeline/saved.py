@@ -1,0 +1,119 @@
+"""Read once, ask many times: a Reading saved to a state file, and restored in place of reading.
+
+    reading = read(engine, hashed(segments, records), Task("read"), RunOptions(strategy="stream"))
+    save_reading(engine, reading, "contract.state", records)
+    ...
+    reading = load_reading(engine, "contract.state", Task("ask", "Who may terminate?"))
+    result = respond(engine, reading, options)      # the same answer as if the documents were read now
+
+Only a single-window reading can be saved: the state of the last map-reduce window does not stand for the
+whole input, so `save_reading` refuses one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ssmdoc.errors import StateFileError
+from ssmdoc.pipeline.document import Reading
+from ssmdoc.pipeline.engine import Engine, Meter
+from ssmdoc.pipeline.prompts import Task, build_prompt
+from ssmdoc.pipeline.reading import Window
+from ssmdoc.report import Report
+from ssmdoc.statefile import (
+    StateMeta,
+    check_compatible,
+    describe_file_source,
+    read_state,
+    save_state,
+    weights_fingerprint,
+)
+
+
+def hashed(segments: Iterable, records: dict) -> Iterator:
+    """Pass segments through, hashing each source's text as read (stdin has no file to hash afterwards).
+
+    `records[(kind, path)]` gets {"kind", "path", "size" (UTF-8 bytes of text), "sha256" (of that text)}.
+    """
+    digests: dict = {}
+    for segment in segments:
+        src = segment.source
+        key = (src.kind, src.path)
+        data = segment.text.encode("utf-8", "replace")
+        digests.setdefault(key, hashlib.sha256()).update(data)
+        rec = records.setdefault(key, {"kind": src.kind, "path": src.path, "size": 0, "sha256": ""})
+        rec["size"] += len(data)
+        rec["sha256"] = digests[key].hexdigest()
+        yield segment
+
+
+def _source_records(reading: Reading, records: dict) -> list[dict]:
+    """One record per source read: a file's own bytes hashed where it is a file, else the text as read."""
+    out = []
+    for item in reading.sources:
+        key = (item["kind"], item["address"])
+        path = Path(item["address"])
+        if item["kind"] != "stdin" and path.is_file():
+            rec = describe_file_source(path, item["kind"])
+        else:
+            rec = dict(records.get(key) or {"kind": item["kind"], "path": item["address"], "size": 0, "sha256": ""})
+            rec["hashed"] = "text as read"
+        rec["tokens"] = item["tokens"]
+        out.append(rec)
+    return out
+
+
+def _revision(checkpoint: Path) -> str | None:
+    """The Hub commit of a checkpoint in the Hugging Face cache (…/snapshots/<commit>/), else None."""
+    parts = checkpoint.resolve().parts
+    return parts[-1] if len(parts) > 1 and parts[-2] == "snapshots" else None
+
+
+def _dtype_name(engine: Engine) -> str:
+    return str(engine.dtype).removeprefix("torch.")
+
+
+def save_reading(engine: Engine, reading: Reading, path: str | os.PathLike, records: dict) -> StateMeta:
+    """Write the reading's state with its provenance. Call before `respond`, which advances the state."""
+    if reading.partials:
+        raise StateFileError(
+            "the input was read by map-reduce windows; the last window's state does not stand for all of it",
+            "save with `ssmdoc read INPUT... --save FILE` (one pass), or use --strategy stream",
+        )
+    state = reading.last.state
+    meta = StateMeta(
+        model=engine.name,
+        model_revision=_revision(engine.path),
+        weights_hash=weights_fingerprint(engine.path),
+        architecture=engine.config.architecture,
+        dtype=_dtype_name(engine),
+        token_count=reading.report.input_tokens,
+        chunk_tokens=reading.report.chunk_tokens,
+        prompt_prefix=engine.tokenizer.decode(build_prompt(engine.tokenizer, reading.task).prefix,
+                                              skip_special_tokens=False),
+        sources=_source_records(reading, records),
+        state_bytes={k: int(v) for k, v in state.nbytes().items()},
+        read_seconds=round(reading.meter.prefill_seconds, 6),
+        seen_tokens=int(state.seen_tokens),
+    )
+    return save_state(path, state.to_tensors(), meta)
+
+
+def load_reading(engine: Engine, path: str | os.PathLike, task: Task) -> Reading:
+    """A Reading restored from a state file, ready for `respond` with any task."""
+    from ssmdoc.models.state import InferenceState
+
+    tensors, meta = read_state(path)
+    check_compatible(meta, weights_hash=weights_fingerprint(engine.path), dtype=_dtype_name(engine), path=path)
+    state = InferenceState.from_tensors(engine.model, {k: t.to(engine.device) for k, t in tensors.items()},
+                                        meta.seen_tokens)
+    report = Report(model_context_tokens=engine.max_context, chunk_tokens=meta.chunk_tokens,
+                    input_tokens=meta.token_count)
+    report.resumed = {"state_file": str(path), "tokens": meta.token_count, "read_seconds": meta.read_seconds}
+    report.note_state(state.nbytes())
+    window = Window(0, state, meta.token_count, None, None, final=True)
+    sources = [{"kind": s.get("kind"), "address": s.get("path"), "tokens": s.get("tokens", 0)} for s in meta.sources]
+    return Reading(task, window, [], sources, report, Meter())
