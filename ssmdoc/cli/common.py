@@ -44,8 +44,27 @@ JsonOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no report on stderr.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Tracebacks for errors (also SSMDOC_DEBUG=1).")]
 
+# How inputs are read (ssmdoc.ingest.IngestOptions), shared by every command that reads documents.
+PasswordOpt = Annotated[
+    str | None, typer.Option("--password", envvar="SSMDOC_PDF_PASSWORD", help="Password of encrypted PDFs.")
+]
+LayoutOpt = Annotated[bool, typer.Option("--layout", help="PDF: layout-preserving text extraction.")]
+IncludeOpt = Annotated[
+    list[str] | None, typer.Option("--include", help="Directories: read only files matching this glob.")
+]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Directories: skip files matching this glob.")]
+MaxFileBytesOpt = Annotated[int, typer.Option("--max-file-bytes", min=1, help="Directories: skip larger files.")]
+
+
+def ingest_options(password, layout, include, exclude, max_file_bytes):
+    from ssmdoc.ingest import IngestOptions
+
+    return IngestOptions(password=password, layout=layout, include=tuple(include or ()),
+                         exclude=tuple(exclude or ()), max_file_bytes=max_file_bytes)
+
+
 DEFAULTS = dict(model=DEFAULT_MODEL, device="auto", dtype="auto", chunk_tokens=2048, strategy="auto",
-                max_new_tokens=512, temperature=0.0, top_p=1.0)
+                max_new_tokens=512, temperature=0.0, top_p=1.0, max_file_bytes=1 << 20)
 
 
 def warn(message: str) -> None:

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from ssmdoc.cli import app
-from ssmdoc.cli.common import DebugOpt
+from ssmdoc.cli.common import (
+    DEFAULTS,
+    DebugOpt,
+    ExcludeOpt,
+    IncludeOpt,
+    LayoutOpt,
+    MaxFileBytesOpt,
+    PasswordOpt,
+    ingest_options,
+)
 
 
 def _fmt_bytes(n: int) -> str:
@@ -91,13 +100,11 @@ def inspect(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Checkpoint directory or Hub repo id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     depth: Annotated[int, typer.Option(help="Levels of the token tree to show (JSON has all).", min=1)] = 3,
-    password: Annotated[
-        str | None, typer.Option(envvar="SSMDOC_PDF_PASSWORD", help="Password of encrypted PDFs.")
-    ] = None,
-    layout: Annotated[bool, typer.Option("--layout", help="PDF: layout-preserving text extraction.")] = False,
-    include: Annotated[list[str] | None, typer.Option(help="Directories: read only files matching this glob.")] = None,
-    exclude: Annotated[list[str] | None, typer.Option(help="Directories: skip files matching this glob.")] = None,
-    max_file_bytes: Annotated[int, typer.Option(help="Directories: skip larger files.", min=1)] = 1 << 20,
+    password: PasswordOpt = None,
+    layout: LayoutOpt = False,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
     debug: DebugOpt = False,  # read by the error boundary in ssmdoc.cli
 ) -> None:
     """Count what INPUT... holds in tokens, per source and directory, without running the model.
@@ -108,16 +115,9 @@ def inspect(
 
     Example: ssmdoc inspect repo/ notes.pdf --exclude '*.lock' -m state-spaces/mamba-130m-hf
     """
-    from ssmdoc.ingest import IngestOptions
     from ssmdoc.inspect import inspect_inputs
 
-    options = IngestOptions(
-        password=password,
-        layout=layout,
-        include=tuple(include or ()),
-        exclude=tuple(exclude or ()),
-        max_file_bytes=max_file_bytes,
-    )
+    options = ingest_options(password, layout, include, exclude, max_file_bytes)
     result = inspect_inputs(inputs, options, model=model)
     if as_json:
         typer.echo(result.to_json())

@@ -8,8 +8,26 @@ from typing import Annotated
 import typer
 
 from ssmdoc.cli import app
-from ssmdoc.cli.common import DEFAULTS, ChunkOpt, DebugOpt, DeviceOpt, DtypeOpt, JsonOpt, ModelOpt, Progress, QuietOpt
-from ssmdoc.cli.common import load, print_json, warn
+from ssmdoc.cli.common import (
+    DEFAULTS,
+    ChunkOpt,
+    DebugOpt,
+    DeviceOpt,
+    DtypeOpt,
+    ExcludeOpt,
+    IncludeOpt,
+    JsonOpt,
+    LayoutOpt,
+    MaxFileBytesOpt,
+    ModelOpt,
+    PasswordOpt,
+    Progress,
+    QuietOpt,
+    ingest_options,
+    load,
+    print_json,
+    warn,
+)
 
 
 @app.command()
@@ -22,6 +40,11 @@ def read(
     chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    password: PasswordOpt = None,
+    layout: LayoutOpt = False,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
     debug: DebugOpt = False,
 ) -> None:
     """Read documents into the model's state and save it, to ask about them later without reading again.
@@ -49,7 +72,8 @@ def read(
     # One pass: the state of a map-reduce window would not stand for the whole input.
     options = RunOptions(chunk_tokens, "stream")
     records: dict = {}
-    segments = hashed(iter_segments(inputs), records)
+    ingest = ingest_options(password, layout, include, exclude, max_file_bytes)
+    segments = hashed(iter_segments(inputs, ingest), records)
     engine = load(model, device, dtype, quiet)
     progress = Progress(not quiet)
     with progress.show("reading ..."):

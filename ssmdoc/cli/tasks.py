@@ -15,9 +15,14 @@ from ssmdoc.cli.common import (
     DebugOpt,
     DeviceOpt,
     DtypeOpt,
+    ExcludeOpt,
+    IncludeOpt,
     JsonOpt,
+    LayoutOpt,
+    MaxFileBytesOpt,
     MaxNewOpt,
     ModelOpt,
+    PasswordOpt,
     Progress,
     QuietOpt,
     SeedOpt,
@@ -25,6 +30,7 @@ from ssmdoc.cli.common import (
     TempOpt,
     TopPOpt,
     finish,
+    ingest_options,
     load,
     print_json,
     stdout_text,
@@ -44,7 +50,7 @@ def _model_named(ctx: typer.Context) -> bool:
 
 
 def _document_task(ctx, task, inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens, temperature,
-                   top_p, seed, json_out, quiet, save=None) -> None:
+                   top_p, seed, json_out, quiet, save=None, ingest=None) -> None:
     from ssmdoc.ingest import iter_segments
     from ssmdoc.pipeline import GenOptions, RunOptions, read, respond
     from ssmdoc.statefile import is_state_file
@@ -56,7 +62,7 @@ def _document_task(ctx, task, inputs, model, device, dtype, chunk_tokens, strate
             warn("--save ignored: the input is a saved state already")
     else:
         records: dict = {}
-        segments = iter_segments(inputs)  # checks every input now: a typo must not wait for a model to load
+        segments = iter_segments(inputs, ingest)  # checks every input now: a typo must not wait for a model to load
         engine = load(model, device, dtype, quiet)
         progress = Progress(not quiet)
         with progress.show("reading ..."):
@@ -121,6 +127,11 @@ def summarize(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     save: SaveOpt = None,
+    password: PasswordOpt = None,
+    layout: LayoutOpt = False,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
     debug: DebugOpt = False,
 ) -> None:
     """Summarize documents of any length: PDFs, directories, text files, stdin.
@@ -142,7 +153,8 @@ def summarize(
     from ssmdoc.pipeline import Task
 
     _document_task(ctx, Task("summarize"), inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens,
-                   temperature, top_p, seed, json_out, quiet, save)
+                   temperature, top_p, seed, json_out, quiet, save,
+                   ingest_options(password, layout, include, exclude, max_file_bytes))
 
 
 @app.command()
@@ -162,6 +174,11 @@ def ask(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     save: SaveOpt = None,
+    password: PasswordOpt = None,
+    layout: LayoutOpt = False,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
     debug: DebugOpt = False,
 ) -> None:
     """Answer a question about documents: INPUT... then the QUESTION, last.
@@ -185,7 +202,8 @@ def ask(
     if not question.strip():
         raise UsageError("the question is empty", 'put it last, quoted: ssmdoc ask repo/ "where is auth?"')
     _document_task(ctx, Task("ask", question), inputs, model, device, dtype, chunk_tokens, strategy,
-                   max_new_tokens, temperature, top_p, seed, json_out, quiet, save)
+                   max_new_tokens, temperature, top_p, seed, json_out, quiet, save,
+                   ingest_options(password, layout, include, exclude, max_file_bytes))
 
 
 class _TextDigests:

@@ -128,3 +128,17 @@ def test_save_refuses_a_map_reduce_reading(short_jamba_ckpt, examples, tmp_path)
     result = invoke("summarize", "-", "--model", short_jamba_ckpt, "--max-new-tokens", "2", "--save", state,
                     input=text)
     assert result.exit_code == 2 and "map-reduce" in result.stderr and not state.exists()
+
+
+def test_ingest_options_reach_summarize_and_read(mamba_ckpt, tmp_path):
+    """--password (and the other ingest options) work on the commands that read, not only on inspect."""
+    from ingest.fixtures import encrypt_pdf, make_pdf
+
+    pdf = tmp_path / "locked.pdf"
+    pdf.write_bytes(encrypt_pdf(make_pdf(["Clause one: rent is due monthly.", "Clause two: notice."]), "s3cret"))
+    user_error("summarize", pdf, "--model", mamba_ckpt, fragment="password")
+    out = json_out("summarize", pdf, "--model", mamba_ckpt, "--password", "s3cret", "--max-new-tokens", "2")
+    assert out["report"]["input_tokens"] > 0 and [s["kind"] for s in out["sources"]] == ["pdf"]
+    state = tmp_path / "locked.state"
+    ok("read", pdf, "--save", state, "--model", mamba_ckpt, "--password", "s3cret", "--quiet")
+    assert state.exists()
