@@ -73,7 +73,7 @@ def read(
     options = RunOptions(chunk_tokens, "stream")
     records: dict = {}
     ingest = ingest_options(password, layout, include, exclude, max_file_bytes)
-    segments = hashed(iter_segments(inputs, ingest), records)
+    segments = hashed(iter_segments(inputs, options=ingest), records)
     engine = load(model, device, dtype, quiet)
     progress = Progress(not quiet)
     with progress.show("reading ..."):

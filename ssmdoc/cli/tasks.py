@@ -62,7 +62,7 @@ def _document_task(ctx, task, inputs, model, device, dtype, chunk_tokens, strate
             warn("--save ignored: the input is a saved state already")
     else:
         records: dict = {}
-        segments = iter_segments(inputs, ingest)  # checks every input now: a typo must not wait for a model to load
+        segments = iter_segments(inputs, options=ingest)  # checks every input now: a typo must not wait for a model to load
         engine = load(model, device, dtype, quiet)
         progress = Progress(not quiet)
         with progress.show("reading ..."):
