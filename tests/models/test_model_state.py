@@ -109,3 +109,17 @@ def test_kv_window_brute_force(jamba):
     scores = scores.masked_fill(~((j <= i) & (i - j < window)), float("-inf"))
     want = attn.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(1, 17, -1))
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_lm_head_runs_only_where_logits_are_asked(jamba):
+    """A 65K vocabulary times 16K prompt positions would be 4 GB: prefill must not compute them."""
+    seen = []
+    hook = jamba.lm_head.register_forward_hook(lambda mod, args, out: seen.append(tuple(args[0].shape)))
+    try:
+        state = jamba.new_state()
+        assert jamba(IDS[:, :30], state, logits="none") is None
+        assert seen == []
+        jamba(IDS[:, 30:], state, logits="last")
+        assert seen == [(1, 1, jamba.config.hidden_size)]
+    finally:
+        hook.remove()
