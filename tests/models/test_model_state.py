@@ -123,3 +123,21 @@ def test_lm_head_runs_only_where_logits_are_asked(jamba):
         assert seen == [(1, 1, jamba.config.hidden_size)]
     finally:
         hook.remove()
+
+
+def test_long_calls_reach_the_scan_in_blocks(jamba, monkeypatch):
+    """The SSM layers see at most block_size tokens at a time, so no (length x d_inner x d_state) work set."""
+    import ssmdoc.models.mamba1 as mamba1
+
+    lengths = []
+    real = mamba1.selective_scan
+
+    def spy(u, *args, **kwargs):
+        lengths.append(u.shape[-1])
+        return real(u, *args, **kwargs)
+
+    monkeypatch.setattr(mamba1, "selective_scan", spy)
+    monkeypatch.setattr(jamba, "block_size", 8)
+    jamba(IDS[:, :29], logits="none")
+    n_mamba = len(jamba.config.layer_indices("mamba1"))
+    assert lengths == [8, 8, 8, 5] * n_mamba  # 29 tokens = 8 + 8 + 8 + 5, in order, in every Mamba layer
