@@ -58,6 +58,7 @@ class ModelConfig:
     max_context: int | None = None  # what the checkpoint states it was trained for; None: unstated
     norm_eps: float = 1e-5  # the block / final RMSNorms
     norm_fp32_weight: bool = False  # those norms apply their weight in float32 before casting (Nemotron-H)
+    residual_in_fp32: bool = False  # the residual stream stays float32 under bf16/fp16 weights (Mamba, Mamba-2)
     tie_word_embeddings: bool = False  # lm_head shares the embedding matrix
     bos_token_id: int | None = None
     eos_token_ids: list[int] = field(default_factory=list)
@@ -197,6 +198,7 @@ def _parse_mamba(raw: dict, architecture: str) -> ModelConfig:
         **base,
         layers=[LayerSpec("mamba1")] * int(raw.get("num_hidden_layers", 32)),
         norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)),
+        residual_in_fp32=bool(raw.get("residual_in_fp32", True)),
         ssm_state_size=int(raw.get("state_size", 16)),
         # transformers derives it from expand and ignores a stored intermediate_size
         ssm_inner_size=int(raw.get("expand", 2) * hidden),
@@ -227,6 +229,7 @@ def _parse_mamba2(raw: dict, architecture: str) -> ModelConfig:
         **base,
         layers=[LayerSpec("mamba2")] * int(raw.get("num_hidden_layers", 64)),
         norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)),
+        residual_in_fp32=bool(raw.get("residual_in_fp32", True)),
         ssm_state_size=int(raw.get("state_size", 128)),
         ssm_inner_size=inner,
         conv_kernel=int(raw.get("conv_kernel", 4)),

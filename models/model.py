@@ -51,6 +51,7 @@ class Block(nn.Module):
         # mixer "none" (Nemotron-H's MLP / MoE blocks): the block is norm + feed-forward, under self.norm
         self.mixer = MIXERS[spec.mixer](cfg) if spec.mixer != "none" else None
         self.residual_multiplier = cfg.residual_multiplier
+        self.residual_in_fp32 = cfg.residual_in_fp32
         self.ffn_norm = self.ffn = None
         if spec.ffn != "none":
             self.ffn_norm = norm() if self.mixer is not None else self.norm
@@ -60,10 +61,13 @@ class Block(nn.Module):
         """h (b, l, d) -> (b, l, d). With block_size, all but attention mixers run block by block."""
         if self.mixer is not None:
             whole = block_size is None or isinstance(self.mixer, Attention)
-            mix = lambda x: self.mixer(self.norm(x), layer_state)  # noqa: E731
+            # a float32 residual stream is cast to the weights' dtype for the norm, as in transformers
+            mix = lambda x: self.mixer(self.norm(x.to(self.norm.weight.dtype) if self.residual_in_fp32 else x),
+                                       layer_state)  # noqa: E731
             h = h + self.residual_multiplier * (mix(h) if whole else _blocked(mix, h, block_size))
         if self.ffn is not None:
-            feed = lambda x: self.ffn(self.ffn_norm(x))  # noqa: E731
+            feed = lambda x: self.ffn(self.ffn_norm(x.to(self.ffn_norm.weight.dtype) if self.residual_in_fp32
+                                                    else x))  # noqa: E731
             h = h + self.residual_multiplier * (feed(h) if block_size is None else _blocked(feed, h, block_size))
         return h
 
@@ -146,6 +150,8 @@ class HybridLM(nn.Module):
             return None if logits == "none" else torch.empty(b, 0, self.config.vocab_size, device=self.device)
         input_ids = input_ids.to(self.device)
         h = self.embed(input_ids)  # (b, l, d)
+        if self.config.residual_in_fp32:
+            h = h.float()
         if self.config.embedding_multiplier != 1.0:
             h = h * self.config.embedding_multiplier
         x0 = h  # the token embeddings, which Zamba2's shared blocks read beside the hidden state
@@ -165,7 +171,7 @@ class HybridLM(nn.Module):
         return out
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
-        logits = self.lm_head(self.norm_f(h)).float()
+        logits = self.lm_head(self.norm_f(h).to(self.lm_head.weight.dtype)).float()
         if self.config.logits_scaling != 1.0:
             logits = logits / self.config.logits_scaling
         return logits

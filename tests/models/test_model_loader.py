@@ -166,3 +166,20 @@ def test_non_directory_goes_through_the_hub(monkeypatch, jamba_dir):
     monkeypatch.setattr(ssmdoc.hub, "resolve_checkpoint", fake_resolve)
     model = load_pretrained("someone/tiny-jamba")
     assert asked == ["someone/tiny-jamba"] and isinstance(model, HybridLM)
+
+
+@pytest.mark.parametrize("arch, fp32_stream", [("mamba", True), ("mamba2", True), ("jamba", False)])
+def test_bfloat16_residual_stream_follows_transformers(arch, fp32_stream, tmp_path):
+    """Mamba and Mamba-2 keep the residual stream in float32 under bf16 weights (residual_in_fp32, default
+    on); Jamba does not. Checked on the final norm's input, and the logits stay close to transformers'."""
+    path = tiny_checkpoint(tmp_path, arch)
+    model = load_pretrained(path, dtype=torch.bfloat16)
+    dtypes = []
+    hook = model.norm_f.register_forward_hook(lambda mod, args, out: dtypes.append(args[0].dtype))
+    ids = torch.arange(3, 30)[None]
+    got = model(ids)
+    hook.remove()
+    assert dtypes == [torch.float32 if fp32_stream else torch.bfloat16]
+    with torch.no_grad():
+        want = reference_model(path).to(torch.bfloat16)(ids).logits.float()
+    assert (got - want).abs().max() < 0.05 * want.abs().max()
