@@ -6,12 +6,9 @@ chunks through one state, token-by-token decode, internal blocks, state size vs 
 from __future__ import annotations
 
 import pytest
-import torch
 
-from checkpoints import reference_model, tiny_checkpoint
-from ssmdoc.models import load_pretrained
 from test_model_parity import (  # noqa: F401  (collected here, run with this module's `case`)
-    LENGTH,
+    build_case,
     test_full_forward,
     test_internal_blocks_and_logit_selection,
     test_state_size_matches_the_estimate,
@@ -82,9 +79,4 @@ CONFIGS = {
 
 @pytest.fixture(scope="module", params=list(CONFIGS))
 def case(request, tmp_path_factory):
-    arch, overrides = CONFIGS[request.param]
-    path = tiny_checkpoint(tmp_path_factory.mktemp(request.param), arch, seed=len(request.param), **overrides)
-    ids = torch.randint(0, 512, (2, LENGTH), generator=torch.Generator().manual_seed(7))
-    with torch.no_grad():
-        want = reference_model(path)(ids).logits
-    return load_pretrained(path), ids, want
+    return build_case(CONFIGS, request.param, tmp_path_factory)

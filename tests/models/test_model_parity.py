@@ -47,14 +47,19 @@ def assert_close(got: torch.Tensor, want: torch.Tensor) -> None:
     assert err <= 1e-4 * scale, f"max abs error {err:.3g} > 1e-4 x max |logit| {scale:.3g}"
 
 
-@pytest.fixture(scope="module", params=list(CONFIGS))
-def case(request, tmp_path_factory):
-    arch, overrides = CONFIGS[request.param]
-    path = tiny_checkpoint(tmp_path_factory.mktemp(request.param), arch, seed=len(request.param), **overrides)
+def build_case(configs: dict, name: str, tmp_path_factory):
+    """(our model, input ids, transformers' full-forward logits) for configs[name]; shared with other families."""
+    arch, overrides = configs[name]
+    path = tiny_checkpoint(tmp_path_factory.mktemp(name), arch, seed=len(name), **overrides)
     ids = torch.randint(0, 512, (2, LENGTH), generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         want = reference_model(path)(ids).logits
     return load_pretrained(path), ids, want
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def case(request, tmp_path_factory):
+    return build_case(CONFIGS, request.param, tmp_path_factory)
 
 
 def test_full_forward(case):
