@@ -181,14 +181,24 @@ def _past_cap(spec: BenchSpec, row: dict) -> str | None:
     return None
 
 
-def run_bench(spec: BenchSpec, progress: Callable[[str], None] = lambda message: None) -> BenchResult:
-    """Measure every engine of `spec` at every length (until its caps stop it)."""
+def run_bench(spec: BenchSpec, progress: Callable[[str], None] = lambda message: None,
+              on_update: Callable[[BenchResult], None] | None = None) -> BenchResult:
+    """Measure every engine of `spec` at every length (until its caps stop it).
+
+    `on_update` gets the results so far after every measurement (the CLI saves them, so that a long run
+    that is interrupted still leaves what it measured).
+    """
     from ssmdoc.bench.machine import machine_info
 
     rows: list[dict] = []
     stopped: dict[str, str] = {}
     notes: list[str] = []
     machine = machine_info()
+
+    def result() -> BenchResult:
+        return BenchResult(rows=list(rows), stopped=dict(stopped), notes=list(notes), machine=dict(machine),
+                           fit=fit_all(rows))
+
     for tokens in spec.lengths:
         for engine in spec.engines:
             if engine in stopped:
@@ -212,6 +222,8 @@ def run_bench(spec: BenchSpec, progress: Callable[[str], None] = lambda message:
                 stopped[engine] = f"stopped at {tokens:,} tokens: {best.failure}"
                 notes.append(f"{engine}: {stopped[engine]}")
                 progress(f"{engine} {tokens:,} tokens: {best.failure}; no longer lengths for {engine}")
+                if on_update:
+                    on_update(result())
                 continue
             row = best.row
             rows.append(row)
@@ -222,8 +234,10 @@ def run_bench(spec: BenchSpec, progress: Callable[[str], None] = lambda message:
                 stopped[engine] = f"stopped after {tokens:,} tokens: {cap}"
                 notes.append(f"{engine}: {stopped[engine]}")
                 progress(f"{engine}: {cap}; no longer lengths for {engine}")
+            if on_update:
+                on_update(result())
     for engine in spec.engines:
         measured = sum(1 for row in rows if row["engine"] == engine)
         if measured == 1:
             notes.append(f"{engine}: one length measured, no exponent fitted")
-    return BenchResult(rows=rows, stopped=stopped, notes=notes, machine=machine, fit=fit_all(rows))
+    return result()

@@ -92,14 +92,14 @@ def write_plots(rows: list[dict], out_dir: Path, title: str = "") -> list[Path]:
     return written
 
 
-def write_outputs(result: dict, out_dir: Path, title: str = "") -> tuple[list[Path], str | None]:
-    """bench.json, bench.csv and the plots in `out_dir`; (files written, a note when the plots were skipped)."""
+def write_outputs(result: dict, out_dir: Path, title: str = "", plots: bool = True) -> tuple[list[Path], str | None]:
+    """bench.json, bench.csv, bench.md and the plots in `out_dir`; (files written, a note when plots were skipped)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_json(result, out_dir / "bench.json"), write_csv(result["rows"], out_dir / "bench.csv")]
     (out_dir / "bench.md").write_text(to_markdown(result))
     written.append(out_dir / "bench.md")
     note = None
-    if result["rows"]:
+    if plots and result["rows"]:
         try:
             written += write_plots(result["rows"], out_dir, title)
         except ImportError:

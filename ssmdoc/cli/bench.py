@@ -153,14 +153,18 @@ def bench(
                      repeats=repeats, threads=threads,
                      max_tokens={e: others_cap for e in engines if e != "ssmdoc" and others_cap})
     progress = (lambda message: None) if quiet else (lambda message: typer.echo(message, err=True))
-    result = run_bench(spec, progress)
+    name = Path(model).name if Path(model).exists() else model
+
+    def save(partial) -> None:  # after every measurement: an interrupted run keeps what it measured
+        data = partial.to_dict() | {"model": model}
+        write_outputs(data, out, plots=False)
+
+    result = run_bench(spec, progress, on_update=save)
     if not any(row["engine"] == "ssmdoc" for row in result.rows):
         # nothing of ours measured: most likely the checkpoint or the device, a user's problem to fix
         raise SsmdocError(f"ssmdoc could not be measured: {result.stopped.get('ssmdoc', 'no result')}",
                           "check the checkpoint with `ssmdoc inspect`, or --debug")
-    data = result.to_dict()
-    data["model"] = model
-    name = Path(model).name if Path(model).exists() else model
+    data = result.to_dict() | {"model": model}
     files, plot_note = write_outputs(data, out, title=f"{name}, {data['machine'].get('device') or device}")
     if as_json:
         typer.echo(json.dumps(data))

@@ -84,3 +84,12 @@ def test_repeats_keep_the_fastest(monkeypatch):
     monkeypatch.setattr(harness, "run_one", run_one)
     result = run_bench(BenchSpec(checkpoint="x", lengths=[10], repeats=3))
     assert [r["seconds"] for r in result.rows] == [1.0]
+
+
+def test_results_so_far_after_every_measurement(fake):
+    seen = []
+    spec = BenchSpec(checkpoint="x", lengths=[10, 20], engines=["ssmdoc", "transformers"],
+                     max_tokens={"transformers": 10})
+    final = run_bench(spec, on_update=lambda partial: seen.append(len(partial.rows)))
+    assert seen == [1, 2, 3]  # transformers is not run at 20: no measurement, no update
+    assert len(final.rows) == 3
