@@ -62,6 +62,7 @@ def write_plots(rows: list[dict], out_dir: Path, title: str = "") -> list[Path]:
 
     matplotlib.use("Agg")  # files only; never open a window or need a display
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     series: dict[str, list[dict]] = {}
     for row in sorted(rows, key=lambda r: r["tokens"]):
@@ -76,8 +77,14 @@ def write_plots(rows: list[dict], out_dir: Path, title: str = "") -> list[Path]:
             colour, marker = STYLE.get(engine, (None, "x"))
             ax.plot([p["tokens"] for p in points], [p[key] * scale for p in points], marker=marker,
                     color=colour, label=LABEL.get(engine, engine))
+        if key == "seconds" and "ssmdoc" in series:
+            _reference_slopes(ax, series["ssmdoc"])
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
+        lengths = sorted({row["tokens"] for row in rows})
+        ax.set_xticks(lengths, [_tokens_label(n) for n in lengths])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel("tokens")
         ax.set_ylabel(ylabel)
         if title:
@@ -90,6 +97,24 @@ def write_plots(rows: list[dict], out_dir: Path, title: str = "") -> list[Path]:
         plt.close(fig)
         written.append(path)
     return written
+
+
+def _tokens_label(n: int) -> str:
+    for unit, size in (("M", 1 << 20), ("K", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
+def _reference_slopes(ax, points: list[dict]) -> None:
+    """Grey guides through ssmdoc's first point: time ~ tokens (linear) and ~ tokens^2 (quadratic)."""
+    if len(points) < 2:
+        return
+    t0, s0 = points[0]["tokens"], points[0]["seconds"]
+    xs = [t0, points[-1]["tokens"]]
+    for k, style in ((1, ":"), (2, "--")):
+        ax.plot(xs, [s0 * (x / t0) ** k for x in xs], style, color="grey", linewidth=0.8,
+                label="~ tokens" if k == 1 else "~ tokens²")
 
 
 def write_outputs(result: dict, out_dir: Path, title: str = "", plots: bool = True) -> tuple[list[Path], str | None]:
