@@ -85,6 +85,10 @@ def write_plots(rows: list[dict], out_dir: Path, title: str = "") -> list[Path]:
         ax.set_xticks(lengths, [_tokens_label(n) for n in lengths])
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        if key == "peak_memory_bytes":  # memory often spans less than a decade: label the minor ticks too
+            ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        else:
+            ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("tokens")
         ax.set_ylabel(ylabel)
         if title:
