@@ -88,6 +88,9 @@ class HybridLM(nn.Module):
     """A causal LM whose layer layout is `config.layers`; see ssmdoc.models.load_pretrained."""
 
     block_size = 1024  # tokens per block inside the SSM mixers and feed-forwards of a long call
+    # A longer call goes through the whole stack segment by segment, carrying the state between them, so
+    # activations stay O(segment x hidden) however long the call (exact: the state is the same either way).
+    segment_size = 8192
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -148,6 +151,25 @@ class HybridLM(nn.Module):
             if logits == "last":
                 raise ValueError("logits='last' needs at least one token")
             return None if logits == "none" else torch.empty(b, 0, self.config.vocab_size, device=self.device)
+        if l > self.segment_size:
+            return self._forward_segmented(input_ids, state, logits)
+        return self._forward_segment(input_ids, state, logits)
+
+    def _forward_segmented(self, input_ids: torch.Tensor, state: InferenceState, logits: str):
+        b, l = input_ids.shape
+        out = torch.empty(b, l, self.config.vocab_size, device=self.device) if logits == "all" else None
+        for start in range(0, l, self.segment_size):
+            end = min(start + self.segment_size, l)
+            want = logits if logits == "all" else ("last" if end == l and logits == "last" else "none")
+            part = self._forward_segment(input_ids[:, start:end], state, want)
+            if out is not None:
+                out[:, start:end] = part
+            elif want == "last":
+                return part
+        return out
+
+    def _forward_segment(self, input_ids: torch.Tensor, state: InferenceState, logits: str):
+        b, l = input_ids.shape
         input_ids = input_ids.to(self.device)
         h = self.embed(input_ids)  # (b, l, d)
         if self.config.residual_in_fp32:
