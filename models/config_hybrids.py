@@ -42,6 +42,22 @@ def _mamba2_fields(raw: dict, hidden: int, *, heads: int, head_dim, groups: int,
                 **fields)
 
 
+def _mamba_prefixed_fields(raw: dict, hidden: int, inner: int | None = None) -> dict:
+    """The SSM fields of the families that spell them `mamba_*` (Bamba, Granite 4.0-H, Falcon-H1), with
+    transformers' defaults."""
+    return dict(
+        ssm_state_size=int(raw.get("mamba_d_state", 256)),
+        conv_kernel=int(raw.get("mamba_d_conv", 4)),
+        conv_bias=bool(raw.get("mamba_conv_bias", True)),
+        ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
+        ssm_activation=raw.get("hidden_act", "silu"),
+        **_mamba2_fields(raw, hidden, heads=int(raw.get("mamba_n_heads", 128)), head_dim=raw.get("mamba_d_head"),
+                         groups=int(raw.get("mamba_n_groups", 1)), inner=inner,
+                         ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
+                         time_step_limit=raw.get("time_step_limit")),
+    )
+
+
 def _attention_fields(raw: dict, hidden: int, heads_default: int = 32, kv_default: int | None = 8) -> dict:
     heads = int(raw.get("num_attention_heads", heads_default))
     kv = raw.get("num_key_value_heads", kv_default)
@@ -67,14 +83,7 @@ def _parse_bamba(raw: dict, architecture: str) -> ModelConfig:
         # transformers' BambaConfig forces 0.5 unless rope_parameters states a factor
         partial_rotary_factor=float(params.get("partial_rotary_factor", 0.5)),
         attention_bias=bool(raw.get("attention_bias", False)),
-        ssm_state_size=int(raw.get("mamba_d_state", 256)),
-        conv_kernel=int(raw.get("mamba_d_conv", 4)),
-        conv_bias=bool(raw.get("mamba_conv_bias", True)),
-        ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
-        ssm_activation=raw.get("hidden_act", "silu"),
-        **_mamba2_fields(raw, hidden, heads=int(raw.get("mamba_n_heads", 128)), head_dim=raw.get("mamba_d_head"),
-                         groups=int(raw.get("mamba_n_groups", 1)), ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
-                         time_step_limit=raw.get("time_step_limit")),
+        **_mamba_prefixed_fields(raw, hidden),
         intermediate_size=int(raw.get("intermediate_size", 14336)),
         mlp_activation=raw.get("hidden_act", "silu"),
         mlp_bias=bool(raw.get("mlp_bias", False)),
@@ -112,14 +121,7 @@ def _parse_granite(raw: dict, architecture: str) -> ModelConfig:
         rope_theta=_rope_theta(raw) if raw.get("position_embedding_type") == "rope" else None,
         attention_scale=float(raw.get("attention_multiplier", 1.0)),  # replaces 1 / sqrt(head_dim)
         attention_bias=bool(raw.get("attention_bias", False)),
-        ssm_state_size=int(raw.get("mamba_d_state", 256)),
-        conv_kernel=int(raw.get("mamba_d_conv", 4)),
-        conv_bias=bool(raw.get("mamba_conv_bias", True)),
-        ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
-        ssm_activation=raw.get("hidden_act", "silu"),
-        **_mamba2_fields(raw, hidden, heads=int(raw.get("mamba_n_heads", 128)), head_dim=raw.get("mamba_d_head"),
-                         groups=int(raw.get("mamba_n_groups", 1)), ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
-                         time_step_limit=raw.get("time_step_limit")),
+        **_mamba_prefixed_fields(raw, hidden),
         # dense: the shared MLP is the feed-forward; MoE: experts of intermediate_size plus the shared MLP
         intermediate_size=int(raw.get("intermediate_size", 11008)) if num_experts else shared,
         mlp_activation=raw.get("hidden_act", "silu"),
@@ -226,17 +228,9 @@ def _parse_falcon_h1(raw: dict, architecture: str) -> ModelConfig:
         **_attention_fields(raw, hidden),
         rope_theta=_rope_theta(raw),
         attention_bias=bool(raw.get("attention_bias", False)),
-        ssm_state_size=int(raw.get("mamba_d_state", 256)),
-        conv_kernel=int(raw.get("mamba_d_conv", 4)),
-        conv_bias=bool(raw.get("mamba_conv_bias", True)),
-        ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
         ssm_out_proj_bias=bool(raw.get("projectors_bias", False)),
-        ssm_activation=raw.get("hidden_act", "silu"),
         ssm_norm=norm,
-        **_mamba2_fields(raw, hidden, heads=int(raw.get("mamba_n_heads", 128)), head_dim=raw.get("mamba_d_head"),
-                         groups=int(raw.get("mamba_n_groups", 1)), inner=inner,
-                         ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
-                         time_step_limit=raw.get("time_step_limit")),
+        **_mamba_prefixed_fields(raw, hidden, inner=inner),
         intermediate_size=int(raw.get("intermediate_size", 14336)),
         mlp_activation=raw.get("hidden_act", "silu"),
         mlp_bias=bool(raw.get("mlp_bias", False)),
