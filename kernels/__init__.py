@@ -4,7 +4,8 @@ Names, arguments and shapes follow mamba-ssm / causal-conv1d so a user can switc
 (vectorised and chunked: the CPU engine) and a Triton path (GPU; also runs on CPU tensors under
 TRITON_INTERPRET=1, which is how the tests exercise it), held together by float64 sequential references in
 `ssmdoc.kernels.reference`. `backend="auto"` picks Triton for CUDA tensors when triton imports, torch otherwise.
-States are float32; outputs come back in the input's dtype.
+States are float32; outputs come back in the input's dtype. A wrong argument (an unknown backend or
+activation, triton asked for where it cannot run) is a ValueError: these are programming errors.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import functools
 import os
 
 import torch
-
-from ssmdoc.errors import UsageError
 
 from .torch_conv import causal_conv1d_torch, selective_state_update_torch
 from .torch_scan import selective_scan_torch
@@ -36,16 +35,16 @@ def triton_available() -> bool:
 
 def _resolve(backend: str, x: torch.Tensor) -> str:
     if backend not in BACKENDS:
-        raise UsageError(f"unknown kernel backend {backend!r}", hint="use one of: " + ", ".join(BACKENDS))
+        raise ValueError(f"unknown kernel backend {backend!r}; use one of: {', '.join(BACKENDS)}")
     if backend == "auto":
         return "triton" if x.is_cuda and triton_available() else "torch"
     if backend == "triton":
         if not triton_available():
-            raise UsageError("the triton kernel backend was asked for, but triton is not installed",
-                             hint="pip install triton, or use --backend torch")
+            raise ValueError("the triton kernel backend was asked for, but triton is not installed "
+                             "(pip install triton, or use backend='torch')")
         if not x.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
-            raise UsageError("the triton kernel backend needs CUDA tensors",
-                             hint="on CPU use the torch backend (or set TRITON_INTERPRET=1 to debug kernels)")
+            raise ValueError("the triton kernel backend needs CUDA tensors (on CPU use the torch backend, or set "
+                             "TRITON_INTERPRET=1 to debug kernels)")
     return backend
 
 
@@ -92,7 +91,7 @@ def causal_conv1d(x, weight, bias=None, initial_states=None, return_final_states
     Returns out like x; with return_final_states also the last width-1 inputs (batch, dim, width-1).
     """
     if activation not in (None, "silu", "swish"):
-        raise UsageError(f"unknown activation {activation!r} for causal_conv1d", hint="use None or 'silu'")
+        raise ValueError(f"unknown activation {activation!r} for causal_conv1d; use None or 'silu'")
     activation = "silu" if activation == "swish" else activation
     args = (x, weight, bias, initial_states, return_final_states, activation)
     if _resolve(backend, x) == "triton":

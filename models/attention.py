@@ -25,6 +25,16 @@ _SCORE_BUDGET = 1 << 24
 
 
 class Attention(nn.Module):
+    @staticmethod
+    def init_state(cfg: ModelConfig, batch: int, device, dtype, kv_window: int | None = None) -> KVCache:
+        """An empty KV cache: k, v (b, kh, 0, s), growing with the tokens (up to kv_window of them)."""
+        return KVCache(batch, cfg.num_key_value_heads, cfg.head_dim, dtype, device, kv_window)
+
+    @staticmethod
+    def state_bytes(cfg: ModelConfig, tokens: int, itemsize: int) -> dict[str, int]:
+        """Bytes of the cache holding `tokens` positions (batch 1)."""
+        return {"ssm": 0, "conv": 0, "kv": 2 * cfg.num_key_value_heads * cfg.head_dim * tokens * itemsize}
+
     def __init__(self, cfg: ModelConfig, in_size: int | None = None):
         """in_size: width of the input when it is not hidden_size (Zamba2's shared blocks read 2 x hidden)."""
         super().__init__()

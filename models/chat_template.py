@@ -20,7 +20,7 @@ import jinja2
 import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ssmdoc.errors import ModelError, UsageError
+from .errors import GenerationError, ModelError
 
 # For checkpoints without a template (base models): plain role-prefixed turns, ending in "Assistant:" so that
 # the model continues with the answer.
@@ -134,11 +134,11 @@ def _plain(value: Any) -> Any:
 def render_chat(template, messages, *, add_generation_prompt, tools, documents, variables) -> str:
     """Render `messages` with a compiled template; `variables` are the special tokens and extra kwargs."""
     if not messages:
-        raise UsageError("cannot apply a chat template to an empty conversation")
+        raise GenerationError("cannot apply a chat template to an empty conversation")
     chat = []
     for message in messages:
         if not isinstance(message, Mapping):
-            raise UsageError(f"a chat message must be a mapping with 'role' and 'content', not {message!r}")
+            raise GenerationError(f"a chat message must be a mapping with 'role' and 'content', not {message!r}")
         # Keys whose value is None are dropped: templates test for a key's presence, not for None.
         message = _plain({k: v for k, v in message.items() if v is not None})
         reasoning = next((message[k] for k in _REASONING_FIELDS if message.get(k) is not None), None)

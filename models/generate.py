@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ssmdoc.errors import UsageError
+from .errors import GenerationError
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,17 @@ class GenerationConfig:
         object.__setattr__(self, "stop_strings", tuple(self.stop_strings))
         object.__setattr__(self, "eos_token_ids", tuple(int(i) for i in self.eos_token_ids))
         if self.max_new_tokens < 0:
-            raise UsageError(f"max_new_tokens must be >= 0, got {self.max_new_tokens}")
+            raise GenerationError(f"max_new_tokens must be >= 0, got {self.max_new_tokens}")
         if self.temperature < 0:
-            raise UsageError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
+            raise GenerationError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
         if not 0.0 < self.top_p <= 1.0:
-            raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
+            raise GenerationError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.top_k < 0:
-            raise UsageError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
+            raise GenerationError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
         if self.repetition_penalty <= 0:
-            raise UsageError(f"repetition_penalty must be > 0 (1 = off), got {self.repetition_penalty}")
+            raise GenerationError(f"repetition_penalty must be > 0 (1 = off), got {self.repetition_penalty}")
         if any(not s for s in self.stop_strings):
-            raise UsageError("stop strings must be non-empty")
+            raise GenerationError("stop strings must be non-empty")
 
 
 @dataclass
@@ -217,9 +217,9 @@ def generate(
     device = _device_of(model)
     prompt = torch.as_tensor(prompt_ids, dtype=torch.long).reshape(1, -1).to(device)  # (1, length)
     if config.stop_strings and tokenizer is None:
-        raise UsageError("stop strings need the tokenizer: pass tokenizer= to generate()")
+        raise GenerationError("stop strings need the tokenizer: pass tokenizer= to generate()")
     if prompt.shape[1] == 0 and logits is None:
-        raise UsageError("generate() needs at least one prompt token, or the logits of the last context position")
+        raise GenerationError("generate() needs at least one prompt token, or the logits of the last context position")
 
     if config.max_new_tokens == 0:  # still consume the prompt, so the state is what the caller expects
         if prompt.shape[1]:

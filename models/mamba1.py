@@ -22,7 +22,7 @@ from ssmdoc.kernels import causal_conv1d, selective_scan, selective_state_update
 
 from .config import ModelConfig
 from .norms import RMSNorm, rms_normalize
-from .state import SSMState
+from .state import SSM_DTYPE, SSM_STATE_BYTES, SSMState
 
 
 class DepthwiseConv(nn.Module):
@@ -51,6 +51,18 @@ class DepthwiseConv(nn.Module):
 
 
 class Mamba1Mixer(nn.Module):
+    @staticmethod
+    def init_state(cfg: ModelConfig, batch: int, device, dtype, kv_window: int | None = None) -> SSMState:
+        """conv (b, e, k-1) in the weights' dtype; ssm (b, e, n) float32."""
+        return SSMState(conv=torch.zeros(batch, cfg.ssm_inner_size, cfg.conv_kernel - 1, dtype=dtype, device=device),
+                        ssm=torch.zeros(batch, cfg.ssm_inner_size, cfg.ssm_state_size, dtype=SSM_DTYPE, device=device))
+
+    @staticmethod
+    def state_bytes(cfg: ModelConfig, tokens: int, itemsize: int) -> dict[str, int]:
+        """Bytes of init_state(batch=1): the same after any number of tokens."""
+        return {"ssm": cfg.ssm_inner_size * cfg.ssm_state_size * SSM_STATE_BYTES,
+                "conv": cfg.ssm_inner_size * (cfg.conv_kernel - 1) * itemsize, "kv": 0}
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d, e, n, r = cfg.hidden_size, cfg.ssm_inner_size, cfg.ssm_state_size, cfg.time_step_rank

@@ -23,15 +23,34 @@ from ssmdoc.kernels import selective_state_update, ssd_scan
 from .config import ModelConfig
 from .mamba1 import DepthwiseConv
 from .norms import Gate, GatedRMSNorm
-from .state import SSMState
+from .state import SSM_DTYPE, SSM_STATE_BYTES, SSMState
+
+
+def _conv_dim(cfg: ModelConfig) -> int:
+    return cfg.ssm_inner_size + 2 * cfg.ssm_n_groups * cfg.ssm_state_size  # x, B and C share the conv
 
 
 class Mamba2Mixer(nn.Module):
+    @staticmethod
+    def init_state(cfg: ModelConfig, batch: int, device, dtype, kv_window: int | None = None) -> SSMState:
+        """conv (b, conv_dim, k-1) in the weights' dtype; ssm (b, h, p, n) float32."""
+        return SSMState(
+            conv=torch.zeros(batch, _conv_dim(cfg), cfg.conv_kernel - 1, dtype=dtype, device=device),
+            ssm=torch.zeros(batch, cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_state_size, dtype=SSM_DTYPE,
+                            device=device),
+        )
+
+    @staticmethod
+    def state_bytes(cfg: ModelConfig, tokens: int, itemsize: int) -> dict[str, int]:
+        """Bytes of init_state(batch=1): the same after any number of tokens."""
+        return {"ssm": cfg.ssm_num_heads * cfg.ssm_head_dim * cfg.ssm_state_size * SSM_STATE_BYTES,
+                "conv": _conv_dim(cfg) * (cfg.conv_kernel - 1) * itemsize, "kv": 0}
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d, e, n = cfg.hidden_size, cfg.ssm_inner_size, cfg.ssm_state_size
         self.e, self.n, self.h, self.p, self.g = e, n, cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_n_groups
-        self.conv_dim = e + 2 * self.g * n
+        self.conv_dim = _conv_dim(cfg)
         self.chunk_size = cfg.ssm_chunk_size
         self.dt_limit = tuple(cfg.time_step_limit)
         self.in_proj = nn.Linear(d, e + self.conv_dim + self.h, bias=cfg.ssm_proj_bias)

@@ -31,6 +31,13 @@ MIXERS = {"mamba1": Mamba1Mixer, "mamba2": Mamba2Mixer, "attention": Attention, 
 FFNS = {"mlp": MLP, "moe": MoE}
 
 
+def state_owner(spec: LayerSpec):
+    """The class that declares a layer's state (init_state, state_bytes); None for a stateless layer."""
+    if spec.shared_block is not None:
+        return SharedUseBlock
+    return MIXERS.get(spec.mixer)  # mixer "none": an MLP-only block, no state
+
+
 class Embedding(nn.Module):
     """A lookup table. Not nn.Embedding: its random init on the meta device pulls in sympy (+150 MB RSS),
     and the loader overwrites every entry anyway."""
@@ -120,6 +127,13 @@ class HybridLM(nn.Module):
     def new_state(self, batch_size: int = 1, kv_window: int | None = None) -> InferenceState:
         """An empty state: the start of a sequence. kv_window: attention keeps only the last N keys."""
         return InferenceState.empty(self, batch_size=batch_size, kv_window=kv_window)
+
+    def init_layer_states(self, batch_size: int, kv_window: int | None = None) -> list:
+        """Each layer's empty state, from its own init_state, on the weights' device; SSM states float32."""
+        dtype, device = self.dtype, self.device
+        return [None if (owner := state_owner(spec)) is None
+                else owner.init_state(self.config, batch_size, device, dtype, kv_window)
+                for spec in self.config.layers]
 
     def weights_nbytes(self) -> int:
         """Bytes of the parameters (a tied LM head counted once)."""

@@ -18,7 +18,7 @@ from torch import nn
 from .attention import Attention
 from .config import ModelConfig
 from .mamba2 import Mamba2Mixer
-from .state import HybridLayerState
+from .state import HybridLayerState, add_bytes
 
 
 class MupInProj(nn.Linear):
@@ -51,6 +51,17 @@ class FalconH1Mamba(Mamba2Mixer):
 
 
 class ParallelMixer(nn.Module):
+    """Falcon-H1: attention and Mamba-2 side by side on the same input. State: HybridLayerState."""
+
+    @staticmethod
+    def init_state(cfg: ModelConfig, batch: int, device, dtype, kv_window: int | None = None) -> HybridLayerState:
+        return HybridLayerState(Mamba2Mixer.init_state(cfg, batch, device, dtype),
+                                Attention.init_state(cfg, batch, device, dtype, kv_window))
+
+    @staticmethod
+    def state_bytes(cfg: ModelConfig, tokens: int, itemsize: int) -> dict[str, int]:
+        return add_bytes(Mamba2Mixer.state_bytes(cfg, tokens, itemsize), Attention.state_bytes(cfg, tokens, itemsize))
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.mamba = FalconH1Mamba(cfg)

@@ -17,9 +17,15 @@ from dataclasses import dataclass
 
 import torch
 
-from ssmdoc.errors import StateFileError
+from .errors import StateMismatchError
 
 SSM_DTYPE = torch.float32  # the recurrence accumulates over millions of steps: never below float32
+SSM_STATE_BYTES = 4  # so the recurrent state takes 4 bytes an element, whatever the weights' dtype
+
+
+def add_bytes(*parts: dict[str, int]) -> dict[str, int]:
+    """Sum {"ssm", "conv", "kv"} byte counts."""
+    return {key: sum(p[key] for p in parts) for key in ("ssm", "conv", "kv")}
 
 
 @dataclass
@@ -132,27 +138,10 @@ class InferenceState:
 
     @classmethod
     def empty(cls, model, batch_size: int = 1, kv_window: int | None = None) -> "InferenceState":
-        cfg = model.config
-        param = next(model.parameters())
-        dtype, device = param.dtype, param.device
+        """The start of a sequence: each layer's own init_state (model.init_layer_states)."""
         if kv_window is not None and kv_window < 1:
             raise ValueError("kv_window must be at least 1")
-        layers = []
-        for spec in cfg.layers:
-            kv = ssm = None
-            if spec.has_kv:
-                kv = KVCache(batch_size, cfg.num_key_value_heads, cfg.head_dim, dtype, device, kv_window)
-            if spec.has_ssm:
-                if spec.mixer == "mamba1":
-                    ssm_shape = (batch_size, cfg.ssm_inner_size, cfg.ssm_state_size)
-                else:
-                    ssm_shape = (batch_size, cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_state_size)
-                ssm = SSMState(
-                    conv=torch.zeros(batch_size, cfg.ssm_conv_dim, cfg.conv_kernel - 1, dtype=dtype, device=device),
-                    ssm=torch.zeros(ssm_shape, dtype=SSM_DTYPE, device=device),
-                )
-            layers.append(HybridLayerState(ssm, kv) if ssm is not None and kv is not None else ssm or kv)
-        return cls(layers, 0, kv_window)
+        return cls(model.init_layer_states(batch_size, kv_window), 0, kv_window)
 
     @property
     def batch_size(self) -> int:
@@ -195,13 +184,13 @@ class InferenceState:
     @classmethod
     def from_tensors(cls, model, tensors: dict[str, torch.Tensor], seen_tokens: int,
                      kv_window: int | None = None) -> "InferenceState":
-        """Rebuild a state saved with to_tensors() for `model`; StateFileError when it does not fit."""
+        """Rebuild a state saved with to_tensors() for `model`; StateMismatchError when it does not fit."""
         template = cls.empty(model, batch_size=1, kv_window=kv_window)
         expected = set(template.to_tensors())
         if set(tensors) != expected:
             missing = sorted(expected - set(tensors))[:5]
             extra = sorted(set(tensors) - expected)[:5]
-            raise StateFileError(f"the saved state does not fit this model (missing {missing}, unexpected {extra})")
+            raise StateMismatchError(f"the saved state does not fit this model (missing {missing}, unexpected {extra})")
         batch = next(iter(tensors.values())).shape[0]
         state = cls.empty(model, batch_size=batch, kv_window=kv_window)
         for i, layer in enumerate(state.layers):
@@ -210,7 +199,7 @@ class InferenceState:
                     k, v = tensors[f"layers.{i}.k"], tensors[f"layers.{i}.v"]
                     ref = part.keys
                     if k.shape != v.shape or k.shape[:2] != ref.shape[:2] or k.shape[3:] != ref.shape[3:]:
-                        raise StateFileError(f"saved KV cache of layer {i} has shape {tuple(k.shape)}, "
+                        raise StateMismatchError(f"saved KV cache of layer {i} has shape {tuple(k.shape)}, "
                                              f"expected (batch, {ref.shape[1]}, tokens, {ref.shape[3]})")
                     part.append(k.to(ref.device, ref.dtype), v.to(ref.device, ref.dtype))
                     part.apply_window()
@@ -219,7 +208,7 @@ class InferenceState:
                 for name in ("conv", "ssm"):
                     saved, ref = tensors[f"layers.{i}.{name}"], getattr(part, name)
                     if saved.shape != ref.shape:
-                        raise StateFileError(f"saved {name} state of layer {i} has shape {tuple(saved.shape)}, "
+                        raise StateMismatchError(f"saved {name} state of layer {i} has shape {tuple(saved.shape)}, "
                                              f"expected {tuple(ref.shape)}")
                     ref.copy_(saved)
         state.seen_tokens = int(seen_tokens)

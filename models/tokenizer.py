@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ssmdoc.errors import ModelError
+from .errors import ModelError
 
 from .chat_template import FALLBACK_CHAT_TEMPLATE, compile_template, render_chat
 

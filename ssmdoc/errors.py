@@ -7,27 +7,17 @@ Everything else is a bug and keeps its traceback under --debug.
 
 from __future__ import annotations
 
+# The engine (ssmdoc.models) owns its errors and imports nothing from here; the application uses the same
+# classes, so one `except USER_ERRORS` maps both to an `error:` line.
+from ssmdoc.models.errors import EngineError, GenerationError, ModelError, StateMismatchError
 
-class SsmdocError(Exception):
-    """Base of every error caused by the user's input or environment (exit status 2)."""
 
-    exit_code = 2
-
-    def __init__(self, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message
+class SsmdocError(EngineError):
+    """Base of every error the application raises for the user's input or environment (exit status 2)."""
 
 
 class InputError(SsmdocError):
     """An input document cannot be read: missing, unreadable, encrypted, binary, ..."""
-
-
-class ModelError(SsmdocError):
-    """A checkpoint cannot be resolved or loaded: unknown architecture, missing tensors, pickle-only, ..."""
 
 
 class StateFileError(SsmdocError):
@@ -36,3 +26,9 @@ class StateFileError(SsmdocError):
 
 class UsageError(SsmdocError):
     """Options that do not fit together."""
+
+
+# everything the CLI reports as `error: ...` (exit status 2): the application's errors and the engine's
+USER_ERRORS = (EngineError,)
+__all__ = ["EngineError", "GenerationError", "InputError", "ModelError", "SsmdocError", "StateFileError",
+           "StateMismatchError", "USER_ERRORS", "UsageError"]

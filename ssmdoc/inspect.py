@@ -18,7 +18,6 @@ from ssmdoc.errors import ModelError
 from ssmdoc.ingest import IngestOptions, IngestStats, Segment, iter_segments
 
 BYTES_PER_TOKEN_ESTIMATE = 4
-DEFAULT_DTYPE = "bfloat16"  # when the checkpoint's config.json does not state one
 
 
 @dataclass
@@ -144,7 +143,9 @@ def inspect_inputs(
     config = path = None
     segments = iter_segments(inputs, options, stats, stdin=stdin)  # checks the inputs before any download
     if model is not None:
-        path = _resolve(model)
+        from ssmdoc.models.checkpoint import resolve_checkpoint
+
+        path = resolve_checkpoint(model)
         from ssmdoc.models import load_config
 
         config = load_config(path)
@@ -162,15 +163,6 @@ def inspect_inputs(
     return result
 
 
-def _resolve(model: str) -> Path:
-    candidate = Path(model).expanduser()
-    if candidate.is_dir():
-        return candidate
-    from ssmdoc.hub import resolve_checkpoint  # network and cache handling live there
-
-    return Path(resolve_checkpoint(model))
-
-
 def _tokenizer(path: Path, options: IngestOptions):
     """The checkpoint's tokenizer, or None (with a warning) so that inspect still answers with an estimate."""
     try:
@@ -182,19 +174,12 @@ def _tokenizer(path: Path, options: IngestOptions):
         return None
 
 
-def _checkpoint_dtype(path: Path) -> str:
-    try:
-        raw = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        name = str(raw.get("torch_dtype") or raw.get("dtype") or DEFAULT_DTYPE).removeprefix("torch.")
-    except (OSError, ValueError, AttributeError):
-        return DEFAULT_DTYPE
-    return name if name in ("float32", "float16", "bfloat16") else DEFAULT_DTYPE
-
-
 def _model_info(name: str, path: Path, config, n_tokens: int) -> ModelInfo:
     from ssmdoc.models import estimate_state_bytes, transformer_kv_equivalent_bytes
 
-    dtype = _checkpoint_dtype(path)
+    from ssmdoc.models.checkpoint import checkpoint_dtype
+
+    dtype = checkpoint_dtype(path)
     layers: dict[str, int] = {}
     for spec in config.layers:
         layers[spec.mixer] = layers.get(spec.mixer, 0) + 1

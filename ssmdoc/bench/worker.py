@@ -134,11 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads; 0: torch's default")
     args = parser.parse_args(argv)
 
-    from ssmdoc.errors import SsmdocError
+    from ssmdoc.errors import USER_ERRORS
 
     try:
         result = measure(args)
-    except SsmdocError as exc:
+    except USER_ERRORS as exc:
         _emit(event="error", message=exc.message, hint=exc.hint)
         return 2
     _emit(event="result", **result)

@@ -1,7 +1,7 @@
 """The `ssmdoc` command: a thin Typer layer over the library.
 
 Every command lives in its own module below and registers itself on `app`. This module owns the error
-boundary: user errors (SsmdocError, bad options) become one `error: ...` line on stderr and exit status 2;
+boundary: user errors (ssmdoc.errors.USER_ERRORS: the application's and the engine's; bad options) become one `error: ...` line on stderr and exit status 2;
 anything else is a bug, reported in one line unless --debug (or SSMDOC_DEBUG=1) asks for the traceback.
 """
 
@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover
     from click import UsageError as _UsageError
     from click import echo as _echo
 
-from ssmdoc.errors import SsmdocError
+from ssmdoc.errors import USER_ERRORS
 
 
 def _debug_requested(args: list[str] | None) -> bool:
@@ -54,7 +54,7 @@ class SsmdocGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             echo_error("interrupted")
             sys.exit(130)
-        except SsmdocError as exc:
+        except USER_ERRORS as exc:
             if debug:
                 traceback.print_exc()
             echo_error(exc.message, exc.hint)

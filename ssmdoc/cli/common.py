@@ -127,16 +127,15 @@ def load(model: str, device: str, dtype: str, quiet: bool):
     """Load the engine, with a spinner on a terminal (a multi-GB checkpoint takes a while).
 
     A download, if any, comes first and shows its own progress bars (on a terminal, unless --quiet)."""
-    from ssmdoc.hub import resolve_checkpoint
+    from ssmdoc.models.checkpoint import resolve_checkpoint
     from ssmdoc.pipeline import load_engine
     from ssmdoc.pipeline.engine import resolve_device, resolve_dtype
 
     resolve_dtype(dtype, resolve_device(device))  # option errors before any download
     path = resolve_checkpoint(model, progress=False if quiet else None)
     with Progress(not quiet).show(f"loading {model} ..."):
-        engine = load_engine(str(path), device=device, dtype=dtype)
-    engine.name = model  # as the user named it (the JSON's "model"), not the cache path
-    return engine
+        # the name as the user gave it (the JSON's "model"), not the cache path
+        return load_engine(model, device=device, dtype=dtype, path=path)
 
 
 def finish(result, json_out: bool, quiet: bool) -> None:

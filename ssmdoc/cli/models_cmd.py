@@ -1,4 +1,7 @@
-"""`ssmdoc models`: the architectures ssmdoc runs, the checkpoints we recommend, and what is cached locally."""
+"""`ssmdoc models`: the architectures ssmdoc runs, the checkpoints we recommend, and what is cached locally.
+
+Architectures, their layouts and the recommended checkpoints come from the model-family registry
+(ssmdoc.models.families)."""
 
 from __future__ import annotations
 
@@ -8,24 +11,10 @@ import typer
 
 from ssmdoc.cli import app
 
-# What each architecture's layers are; the list of architectures itself comes from the config parsers.
-LAYOUTS = {
-    "MambaForCausalLM": "Mamba-1 layers only",
-    "FalconMambaForCausalLM": "Mamba-1 layers with B/C/dt norms (Falcon-Mamba)",
-    "Mamba2ForCausalLM": "Mamba-2 (SSD) layers only",
-    "JambaForCausalLM": "Mamba-1 + attention every few layers, MoE feed-forward (Jamba)",
-    "BambaForCausalLM": "Mamba-2 + a few rotary attention layers, MLP in every layer (Bamba)",
-    "GraniteMoeHybridForCausalLM": "Mamba-2 + attention, shared MLP with optional MoE (Granite 4.0-H)",
-    "NemotronHForCausalLM": "Mamba-2, attention, MLP and MoE blocks in a pattern (Nemotron-H)",
-    "FalconH1ForCausalLM": "attention and Mamba-2 side by side in every layer (Falcon-H1)",
-    "Zamba2ForCausalLM": "Mamba-2 + shared attention blocks reused across depths (Zamba2)",
-}
-
 
 def _cached_architecture(snapshot) -> str:
     """The checkpoint's architecture, or why ssmdoc cannot run it."""
-    from ssmdoc.errors import ModelError
-    from ssmdoc.models import load_config
+    from ssmdoc.models import ModelError, load_config
 
     try:
         return load_config(snapshot).architecture
@@ -35,16 +24,16 @@ def _cached_architecture(snapshot) -> str:
 
 def models_info() -> dict:
     """Everything `ssmdoc models` shows, as data (also its --json output)."""
-    from ssmdoc.hub import DEFAULT_MODEL, RECOMMENDED_MODELS, cached_models
-    from ssmdoc.models.config import PARSERS
+    from ssmdoc.hub import DEFAULT_MODEL, cached_models, recommended_models
+    from ssmdoc.models.families import all_families
 
     cached = cached_models()
     cached_ids = {m.repo_id for m in cached if m.has_weights}
     return {
         "default": DEFAULT_MODEL,
-        "architectures": [{"architecture": a, "layers": LAYOUTS.get(a, "")} for a in PARSERS],
+        "architectures": [{"architecture": f.architecture, "layers": f.layout} for f in all_families()],
         "recommended": [
-            {"repo_id": repo, "note": note, "cached": repo in cached_ids} for repo, note in RECOMMENDED_MODELS
+            {"repo_id": repo, "note": note, "cached": repo in cached_ids} for repo, note in recommended_models()
         ],
         "cached": [
             {

@@ -58,17 +58,20 @@ def resolve_dtype(dtype: str, device) -> Any:
     return getattr(torch, dtype)
 
 
-def load_engine(model: str, device: str = "auto", dtype: str = "auto", progress: bool | None = None) -> Engine:
+def load_engine(model: str, device: str = "auto", dtype: str = "auto", progress: bool | None = None,
+                path: Path | None = None) -> Engine:
     """Resolve `model` (a checkpoint directory or a Hub repo id) and load the model and tokenizer.
 
-    `progress`: download progress bars (None: when stderr is a terminal)."""
-    from ssmdoc.hub import resolve_checkpoint
+    `progress`: download progress bars (None: when stderr is a terminal). `path`: the checkpoint directory
+    when the caller has resolved `model` already (the resolver runs once per run)."""
     from ssmdoc.models import load_pretrained
+    from ssmdoc.models.checkpoint import resolve_checkpoint
     from ssmdoc.models.tokenizer import Tokenizer
 
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
-    path = resolve_checkpoint(model, progress=progress)
+    if path is None:
+        path = resolve_checkpoint(model, progress=progress)
     lm = load_pretrained(path, device=str(torch_device), dtype=torch_dtype)
     tokenizer = Tokenizer.from_dir(path)
     weights_dtype = next(lm.parameters()).dtype

@@ -123,17 +123,16 @@ def test_models_command_with_an_empty_cache_says_how_to_download(empty_hf_home):
 
 
 def test_every_supported_architecture_is_described():
-    from ssmdoc.cli.models_cmd import LAYOUTS
-    from ssmdoc.models.config import PARSERS
+    from ssmdoc.models.families import all_families
 
-    assert set(PARSERS) <= set(LAYOUTS)
+    assert all(f.layout for f in all_families())
 
 
 def test_readme_lists_every_supported_architecture_and_the_default_model():
     from pathlib import Path
 
-    from ssmdoc.models.config import PARSERS
+    from ssmdoc.models.families import all_families
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert all(f"`{name}`" in readme for name in PARSERS)
+    assert all(f"`{f.architecture}`" in readme for f in all_families())
     assert f"hf download {DEFAULT_MODEL}" in readme

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from kernel_cases import BACKENDS, DEVICES, TOL, generator, on, randn, rel_l2
-from ssmdoc.errors import UsageError
 from ssmdoc.kernels import causal_conv1d, selective_scan, selective_state_update
 from ssmdoc.kernels.reference import causal_conv1d_ref, selective_state_update_ref
 
@@ -109,6 +108,6 @@ def test_decode_steps_continue_a_prefill_scan(backend, device):
     assert rel_l2(torch.cat(ys, -1), full) <= TOL[torch.float32]
 
 
-def test_unknown_activation_is_a_usage_error():
-    with pytest.raises(UsageError):
+def test_unknown_activation_is_a_value_error():
+    with pytest.raises(ValueError):
         causal_conv1d(torch.zeros(1, 2, 3), torch.zeros(2, 4), activation="relu")

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from kernel_cases import BACKENDS, DEVICES, TOL, generator, on, randn, rel_l2
-from ssmdoc.errors import UsageError
 from ssmdoc.kernels import selective_scan
 from ssmdoc.kernels.reference import selective_scan_ref
 
@@ -121,7 +120,7 @@ def test_without_last_state_returns_only_the_output():
     assert torch.is_tensor(y) and y.shape == (1, 4, 5)
 
 
-def test_unknown_backend_is_a_usage_error():
+def test_unknown_backend_is_a_value_error():
     inp = make_inputs(generator("scan-backend"), 1, 4, 4, 5, 0)
-    with pytest.raises(UsageError):
+    with pytest.raises(ValueError):
         selective_scan(inp["u"], inp["delta"], inp["A"], inp["B"], inp["C"], backend="cuda")

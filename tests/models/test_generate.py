@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tiny_tokenizer import CORPUS, build_tokenizer
 
-from ssmdoc.errors import UsageError
+from ssmdoc.models.errors import GenerationError
 from ssmdoc.models.generate import (
     GenerationConfig,
     generate,
@@ -114,7 +114,7 @@ def test_max_new_tokens_zero_still_consumes_the_prompt():
 
 def test_empty_prompt_needs_the_last_logits():
     model = MarkovLM()
-    with pytest.raises(UsageError, match="at least one prompt token"):
+    with pytest.raises(GenerationError, match="at least one prompt token"):
         run(model, [], GenerationConfig(max_new_tokens=3))
     # The state already holds the context; the caller kept the logits of its last position.
     tokens, state = run(model, [], GenerationConfig(max_new_tokens=3), logits=model.table[99][None, None])
@@ -272,9 +272,9 @@ def test_stop_string_property(tokenizer, data, text):
 def test_bad_configs_are_usage_errors():
     for bad in (dict(temperature=-1), dict(top_p=0.0), dict(top_k=-2), dict(repetition_penalty=0), dict(
             max_new_tokens=-1), dict(stop_strings=("",))):
-        with pytest.raises(UsageError):
+        with pytest.raises(GenerationError):
             GenerationConfig(**bad)
-    with pytest.raises(UsageError, match="tokenizer"):
+    with pytest.raises(GenerationError, match="tokenizer"):
         run(MarkovLM(), [3], GenerationConfig(max_new_tokens=2, stop_strings=("x",)))
 
 

@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 import transformers
 
 from ssmdoc.errors import ModelError
@@ -40,7 +41,10 @@ def test_mamba2_fields_follow_transformers():
     assert (cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_n_groups, cfg.ssm_chunk_size) == (16, 8, 4, 32)
     assert cfg.ssm_inner_size == 128 and cfg.ssm_norm_group_size == 32
     assert cfg.time_step_limit == (0.0, math.inf)  # transformers writes inf as {"__float__": "Infinity"}
-    assert cfg.ssm_conv_dim == 128 + 2 * 4 * 32
+    # the layer declares its conv width: x, B and C share the conv
+    from ssmdoc.models.mamba2 import Mamba2Mixer
+
+    assert Mamba2Mixer.init_state(cfg, 1, "cpu", torch.float32).conv.shape == (1, 128 + 2 * 4 * 32, 3)
     assert cfg.eos_token_ids == [2] and cfg.max_context is None
 
 

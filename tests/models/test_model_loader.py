@@ -155,7 +155,7 @@ def test_cuda_without_device_refused(jamba_dir):
 
 
 def test_non_directory_goes_through_the_hub(monkeypatch, jamba_dir):
-    import ssmdoc.hub
+    import ssmdoc.models.checkpoint
 
     asked = []
 
@@ -163,7 +163,7 @@ def test_non_directory_goes_through_the_hub(monkeypatch, jamba_dir):
         asked.append(name)
         return jamba_dir
 
-    monkeypatch.setattr(ssmdoc.hub, "resolve_checkpoint", fake_resolve)
+    monkeypatch.setattr(ssmdoc.models.checkpoint, "resolve_checkpoint", fake_resolve)
     model = load_pretrained("someone/tiny-jamba")
     assert asked == ["someone/tiny-jamba"] and isinstance(model, HybridLM)
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from checkpoints import tiny_checkpoint
-from ssmdoc.errors import StateFileError
+from ssmdoc.models.errors import StateMismatchError
 from ssmdoc.models import InferenceState, load_pretrained
 
 
@@ -54,11 +54,11 @@ def test_saved_state_continues_the_sequence(name, request):
 def test_saved_state_for_another_model_refused(jamba, mamba2):
     state = jamba.new_state()
     jamba(IDS[:, :5], state, logits="none")
-    with pytest.raises(StateFileError, match="does not fit"):
+    with pytest.raises(StateMismatchError, match="does not fit"):
         InferenceState.from_tensors(mamba2, state.to_tensors(), seen_tokens=5)
     tensors = state.to_tensors()
     tensors["layers.0.ssm"] = tensors["layers.0.ssm"][:, :3]
-    with pytest.raises(StateFileError, match="layer 0"):
+    with pytest.raises(StateMismatchError, match="layer 0"):
         InferenceState.from_tensors(jamba, tensors, seen_tokens=5)
 
 

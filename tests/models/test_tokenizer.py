@@ -18,7 +18,7 @@ from tiny_tokenizer import CORPUS, build_tokenizer
 from tokenizers import AddedToken, decoders, models, normalizers, trainers
 from tokenizers import Tokenizer as Backend
 
-from ssmdoc.errors import ModelError, UsageError
+from ssmdoc.models.errors import GenerationError, ModelError
 from ssmdoc.models.tokenizer import FALLBACK_CHAT_TEMPLATE, Tokenizer
 
 transformers = pytest.importorskip("transformers")
@@ -161,7 +161,7 @@ def test_template_errors_are_model_errors(ours, theirs):
         ours.apply_chat_template(bad)
     with pytest.raises(ModelError, match="must come first"):
         ours.apply_chat_template([{"role": "user", "content": "a"}, {"role": "system", "content": "b"}])
-    with pytest.raises(UsageError):
+    with pytest.raises(GenerationError):
         ours.apply_chat_template([])
 
 

@@ -1,0 +1,77 @@
+"""Falcon-H1 (FalconH1ForCausalLM): attention and Mamba-2 side by side in every layer, muP multipliers;
+transformers' configuration_falcon_h1.py."""
+
+from __future__ import annotations
+
+from ..config import LayerSpec, ModelConfig
+from ..errors import ModelError
+from ._family import Family
+from ._fields import attention_fields, common, mamba_prefixed_fields, parse_rope_theta
+
+_L = r"model\.layers\.(\d+)"
+
+def parse_falcon_h1(raw: dict, architecture: str) -> ModelConfig:
+    """FalconH1ForCausalLM: every layer runs attention and Mamba-2 in parallel (mixer "parallel"), then an
+    MLP; muP multipliers on the embeddings, both branches, the Mamba-2 in_proj slices, the MLP, the keys
+    and the LM head."""
+    base = common(raw, architecture, vocab_size=128000, hidden_size=4096, bos_token_id=1, eos_token_id=2,
+                   pad_token_id=0, tie_word_embeddings=False)
+    hidden = base["hidden_size"]
+    inner = raw.get("mamba_d_ssm", 1024)  # None: expand x hidden
+    norm = "none"
+    if raw.get("mamba_rms_norm", False):
+        norm = "gated_norm_first" if raw.get("mamba_norm_before_gate", True) else "gated"
+    ssm_mults = raw.get("ssm_multipliers") or [1.0] * 5
+    mlp_mults = raw.get("mlp_multipliers") or [1.0, 1.0]
+    if len(ssm_mults) != 5 or len(mlp_mults) != 2:
+        raise ModelError("Falcon-H1 config: ssm_multipliers needs 5 values (z, x, B, C, dt), mlp_multipliers 2")
+    return ModelConfig(
+        **base,
+        layers=[LayerSpec("parallel", "mlp")] * int(raw.get("num_hidden_layers", 32)),
+        max_context=raw.get("max_position_embeddings", 8192),
+        norm_eps=float(raw.get("rms_norm_eps", 1e-5)),
+        **attention_fields(raw, hidden),
+        rope_theta=parse_rope_theta(raw),
+        attention_bias=bool(raw.get("attention_bias", False)),
+        ssm_out_proj_bias=bool(raw.get("projectors_bias", False)),
+        ssm_norm=norm,
+        **mamba_prefixed_fields(raw, hidden, inner=inner),
+        intermediate_size=int(raw.get("intermediate_size", 14336)),
+        mlp_activation=raw.get("hidden_act", "silu"),
+        mlp_bias=bool(raw.get("mlp_bias", False)),
+        embedding_multiplier=float(raw.get("embedding_multiplier", 1.0)),
+        # logits = lm_head(h) x lm_head_multiplier, expressed as the engine's divisor
+        logits_scaling=1.0 / float(raw.get("lm_head_multiplier", 1.0)),
+        key_multiplier=float(raw.get("key_multiplier", 1.0)),
+        attention_in_multiplier=float(raw.get("attention_in_multiplier", 1.0)),
+        attention_out_multiplier=float(raw.get("attention_out_multiplier", 1.0)),
+        ssm_in_multiplier=float(raw.get("ssm_in_multiplier", 1.0)),
+        ssm_out_multiplier=float(raw.get("ssm_out_multiplier", 1.0)),
+        ssm_multipliers=tuple(float(m) for m in ssm_mults),
+        mlp_multipliers=(float(mlp_mults[0]), float(mlp_mults[1])),
+    )
+
+
+_FALCON_H1_NAMES = [
+    (r"model\.embed_tokens\.weight", "embed.weight"),
+    (r"model\.final_layernorm\.weight", "norm_f.weight"),
+    (_L + r"\.input_layernorm\.weight", r"layers.\1.norm.weight"),
+    (_L + r"\.pre_ff_layernorm\.weight", r"layers.\1.ffn_norm.weight"),
+    (_L + r"\.(mamba|self_attn)\.(.+)", r"layers.\1.mixer.\2.\3"),
+    (_L + r"\.feed_forward\.(.+)", r"layers.\1.ffn.\2"),
+    (r"lm_head\.weight", "lm_head.weight"),
+]
+
+
+FAMILIES = [
+    Family(
+        architecture="FalconH1ForCausalLM",
+        model_type="falcon_h1",
+        parse=parse_falcon_h1,
+        weight_names=_FALCON_H1_NAMES,
+        layout="attention and Mamba-2 side by side in every layer (Falcon-H1)",
+        recommended=(("tiiuae/Falcon-H1-0.5B-Instruct", "Falcon-H1: attention and Mamba-2 in parallel, 0.5B, chat template", 5),
+                     ("tiiuae/Falcon-H1-1.5B-Instruct", "Falcon-H1, 1.5B, chat template", 6)),
+        rank=7,
+    )
+]

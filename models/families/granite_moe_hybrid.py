@@ -1,0 +1,80 @@
+"""Granite 4.0-H (GraniteMoeHybridForCausalLM): Mamba-2 + attention, a shared MLP with an optional
+MoE beside it, muP multipliers; transformers' configuration_granitemoehybrid.py."""
+
+from __future__ import annotations
+
+from ..config import LayerSpec, ModelConfig
+from ..errors import ModelError
+from ._family import Family
+from ._fields import attention_fields, common, layer_types, mamba_prefixed_fields, parse_rope_theta
+
+_L = r"model\.layers\.(\d+)"
+
+def parse_granite(raw: dict, architecture: str) -> ModelConfig:
+    """GraniteMoeHybridForCausalLM (Granite 4.0-H): Mamba-2 / attention layers, each followed by a shared
+    MLP, plus a top-k MoE beside it when num_local_experts > 0; Granite's muP multipliers."""
+    base = common(raw, architecture, vocab_size=32000, hidden_size=4096, bos_token_id=1, eos_token_id=2,
+                   pad_token_id=None, tie_word_embeddings=False)
+    hidden = base["hidden_size"]
+    num_experts = int(raw.get("num_local_experts", 8))
+    types = layer_types(raw, "layer_types", raw.get("num_hidden_layers", 32), "linear_attention")
+    unknown = set(types) - {"linear_attention", "full_attention"}
+    if unknown:
+        raise ModelError(f"unsupported Granite layer types {sorted(unknown)}")
+    ffn = "moe" if num_experts > 0 else "mlp"
+    layers = [LayerSpec("mamba2" if t == "linear_attention" else "attention", ffn) for t in types]
+    shared = int(raw.get("shared_intermediate_size", 1024))
+    return ModelConfig(
+        **base,
+        layers=layers,
+        max_context=raw.get("max_position_embeddings", 2048),
+        norm_eps=float(raw.get("rms_norm_eps", 1e-6)),
+        **attention_fields(raw, hidden, kv_default=None),
+        # position_embedding_type "rope" or none at all ("nope", null: Granite 4.0-H's usual setting)
+        rope_theta=parse_rope_theta(raw) if raw.get("position_embedding_type") == "rope" else None,
+        attention_scale=float(raw.get("attention_multiplier", 1.0)),  # replaces 1 / sqrt(head_dim)
+        attention_bias=bool(raw.get("attention_bias", False)),
+        **mamba_prefixed_fields(raw, hidden),
+        # dense: the shared MLP is the feed-forward; MoE: experts of intermediate_size plus the shared MLP
+        intermediate_size=int(raw.get("intermediate_size", 11008)) if num_experts else shared,
+        mlp_activation=raw.get("hidden_act", "silu"),
+        num_experts=num_experts,
+        num_experts_per_tok=int(raw.get("num_experts_per_tok", 2)) if num_experts else 0,
+        moe_router="topk_softmax",
+        moe_shared_size=shared if num_experts else 0,
+        embedding_multiplier=float(raw.get("embedding_multiplier", 1.0)),
+        residual_multiplier=float(raw.get("residual_multiplier", 1.0)),
+        logits_scaling=float(raw.get("logits_scaling", 1.0)),
+    )
+
+
+def granite_names(config: ModelConfig) -> list[tuple[str, str]]:
+    """GraniteMoeHybridForCausalLM; the shared MLP is the block's whole feed-forward when there are no
+    experts, else the MoE's shared part."""
+    shared = r"layers.\1.ffn." + ("shared." if config.num_experts else "")
+    return [
+        (r"model\.embed_tokens\.weight", "embed.weight"),
+        (r"model\.norm\.weight", "norm_f.weight"),
+        (_L + r"\.input_layernorm\.weight", r"layers.\1.norm.weight"),
+        (_L + r"\.post_attention_layernorm\.weight", r"layers.\1.ffn_norm.weight"),
+        (_L + r"\.(?:mamba|self_attn)\.(.+)", r"layers.\1.mixer.\2"),
+        (_L + r"\.block_sparse_moe\.(?:input_linear\.weight|experts\.gate_up_proj)", r"layers.\1.ffn.gate+up"),
+        (_L + r"\.block_sparse_moe\.(?:output_linear\.weight|experts\.down_proj)", r"layers.\1.ffn.down"),
+        (_L + r"\.block_sparse_moe\.router\.(?:layer\.)?weight", r"layers.\1.ffn.router.weight"),
+        (_L + r"\.shared_mlp\.input_linear\.weight", f"{shared}gate_proj.weight|{shared}up_proj.weight"),
+        (_L + r"\.shared_mlp\.output_linear\.weight", f"{shared}down_proj.weight"),
+        (r"lm_head\.weight", "lm_head.weight"),
+    ]
+
+
+FAMILIES = [
+    Family(
+        architecture="GraniteMoeHybridForCausalLM",
+        model_type="granitemoehybrid",
+        parse=parse_granite,
+        weight_names=granite_names,
+        layout="Mamba-2 + attention, shared MLP with optional MoE (Granite 4.0-H)",
+        recommended=(("ibm-granite/granite-4.0-h-1b", "Granite 4.0-H: Mamba-2 + attention hybrid, 1B, chat template", 4),),
+        rank=5,
+    )
+]
