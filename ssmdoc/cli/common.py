@@ -38,6 +38,13 @@ MaxNewOpt = Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest
 TempOpt = Annotated[float, typer.Option("--temperature", min=0.0, help="0 is greedy (deterministic).")]
 TopPOpt = Annotated[float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling threshold.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Sampling seed, for repeatable sampling.")]
+TopKOpt = Annotated[int, typer.Option("--top-k", min=0, help="Sample only from the K most likely tokens (0: off).")]
+RepetitionPenaltyOpt = Annotated[
+    float, typer.Option("--repetition-penalty", min=0.0, help="Penalise tokens already generated (1: off; >1 less repetition).")
+]
+StopOpt = Annotated[
+    list[str] | None, typer.Option("--stop", help="End the answer where this text starts (repeatable).")
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help='One JSON object on stdout: {"task","model","output","sources","report"}.')
 ]
@@ -64,7 +71,24 @@ def ingest_options(password, layout, include, exclude, max_file_bytes):
 
 
 DEFAULTS = dict(model=DEFAULT_MODEL, device="auto", dtype="auto", chunk_tokens=2048, strategy="auto",
-                max_new_tokens=512, temperature=0.0, top_p=1.0, max_file_bytes=1 << 20)
+                max_new_tokens=512, temperature=0.0, top_p=1.0, top_k=0, repetition_penalty=1.0, max_file_bytes=1 << 20)
+
+
+def gen_options(max_new_tokens, temperature, top_p, seed, top_k=0, repetition_penalty=1.0, stop=None):
+    from ssmdoc.pipeline import GenOptions
+
+    return GenOptions(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, tuple(stop or ()))
+
+
+def announce_saved(meta, path, quiet: bool) -> None:
+    """One line on stderr after --save / `ssmdoc read`: what was saved and how to remove it."""
+    if quiet:
+        return
+    from ssmdoc.report import human_bytes
+
+    size = sum(meta.state_bytes.values())
+    typer.echo(f"saved state to {path}: {meta.token_count:,} tokens in {human_bytes(size)} "
+               f"(remove it with `ssmdoc state rm {path}`)", err=True)
 
 
 def warn(message: str) -> None:

@@ -24,6 +24,7 @@ from ssmdoc.cli.common import (
     Progress,
     QuietOpt,
     ingest_options,
+    announce_saved,
     load,
     print_json,
     warn,
@@ -61,12 +62,11 @@ def read(
 
         ssmdoc summarize contract.state
     """
-    from ssmdoc.cli.tasks import _save
     from ssmdoc.ingest import iter_segments
     from ssmdoc.pipeline import RunOptions, Task
     from ssmdoc.pipeline import read as read_inputs
     from ssmdoc.pipeline.document import finish_report
-    from ssmdoc.pipeline.saved import hashed
+    from ssmdoc.pipeline.saved import hashed, save_reading
     from ssmdoc.report import render_report
 
     # One pass: the state of a map-reduce window would not stand for the whole input.
@@ -77,13 +77,14 @@ def read(
     engine = load(model, device, dtype, quiet)
     progress = Progress(not quiet)
     with progress.show("reading ..."):
-        reading = read_inputs(engine, segments, Task("read"), options, on_progress=progress.tokens)
+        reading = read_inputs(engine, segments, Task("read"), options, on_progress=progress.tokens, one_window=True)
     if reading.last.interrupted:
         warn(f"interrupted: saving the {reading.report.input_tokens:,} tokens read so far")
     if engine.max_context is not None and reading.last.state.seen_tokens > engine.max_context:
         warn(f"read {reading.report.input_tokens:,} tokens in one pass, beyond the model's context of "
              f"{engine.max_context:,} tokens; answers from this state may degrade")
-    meta = _save(engine, reading, save, records, quiet or json_out)
+    meta = save_reading(engine, reading, save, records)
+    announce_saved(meta, save, quiet or json_out)
     report = finish_report(engine, reading.report, reading.meter, reading.last.state.seen_tokens)
     if json_out:
         print_json({"task": "read", "model": engine.name, "state_file": str(save), "sources": reading.sources,

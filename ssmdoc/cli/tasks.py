@@ -25,11 +25,16 @@ from ssmdoc.cli.common import (
     PasswordOpt,
     Progress,
     QuietOpt,
+    RepetitionPenaltyOpt,
     SeedOpt,
+    StopOpt,
     StrategyOpt,
     TempOpt,
+    TopKOpt,
     TopPOpt,
+    announce_saved,
     finish,
+    gen_options,
     ingest_options,
     load,
     print_json,
@@ -49,59 +54,34 @@ def _model_named(ctx: typer.Context) -> bool:
     return ctx.get_parameter_source("model") not in (ParameterSource.DEFAULT, None)
 
 
-def _document_task(ctx, task, inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens, temperature,
-                   top_p, seed, json_out, quiet, save=None, ingest=None) -> None:
+def _document_task(ctx, task, inputs, model, device, dtype, options, json_out, quiet, save=None,
+                   ingest=None) -> None:
     from ssmdoc.ingest import iter_segments
-    from ssmdoc.pipeline import GenOptions, RunOptions, read, respond
-    from ssmdoc.statefile import is_state_file
+    from ssmdoc.pipeline import read, respond
+    from ssmdoc.pipeline.saved import check_save, hashed, resume, save_reading, state_file_input
 
-    options = RunOptions(chunk_tokens, strategy, GenOptions(max_new_tokens, temperature, top_p, seed))
-    if len(inputs) == 1 and inputs[0] != "-" and is_state_file(inputs[0]):
-        reading, engine = _resume(ctx, task, inputs[0], model, device, dtype, quiet)
+    state_file = state_file_input(inputs)
+    if state_file is not None:
+        reading, engine = resume(state_file, task, lambda name, kind: load(name, device, kind, quiet),
+                                 model=model if _model_named(ctx) else None, dtype=dtype)
         if save:
             warn("--save ignored: the input is a saved state already")
     else:
+        if save:
+            check_save(options)  # before anything is read
         records: dict = {}
         segments = iter_segments(inputs, options=ingest)  # checks every input now: a typo must not wait for a model to load
         engine = load(model, device, dtype, quiet)
         progress = Progress(not quiet)
         with progress.show("reading ..."):
-            reading = read(engine, _hashed(segments, records) if save else segments, task, options,
-                           on_progress=progress.tokens)
+            reading = read(engine, hashed(segments, records) if save else segments, task, options,
+                           on_progress=progress.tokens, one_window=bool(save))
         if reading.last.interrupted:
             warn(f"interrupted: answering from the {reading.report.input_tokens:,} tokens read so far")
         if save:
-            _save(engine, reading, save, records, quiet)
+            announce_saved(save_reading(engine, reading, save, records), save, quiet)
     on_text = None if json_out else stdout_text
     finish(respond(engine, reading, options, on_text=on_text, warn=warn), json_out, quiet)
-
-
-def _hashed(segments, records):
-    from ssmdoc.pipeline.saved import hashed
-
-    return hashed(segments, records)
-
-
-def _save(engine, reading, path, records, quiet: bool):
-    from ssmdoc.pipeline.saved import save_reading
-    from ssmdoc.report import human_bytes
-
-    meta = save_reading(engine, reading, path, records)
-    if not quiet:
-        size = sum(meta.state_bytes.values())
-        typer.echo(f"saved state to {path}: {meta.token_count:,} tokens in {human_bytes(size)} "
-                   f"(remove it with `ssmdoc state rm {path}`)", err=True)
-    return meta
-
-
-def _resume(ctx, task, path, model, device, dtype, quiet):
-    """Load the model that wrote the state (unless --model names another) and restore the reading."""
-    from ssmdoc.pipeline.saved import load_reading
-    from ssmdoc.statefile import read_state
-
-    _, meta = read_state(path)  # verified now: a damaged file must not wait for a model to load
-    engine = load(model if _model_named(ctx) else meta.model, device, meta.dtype if dtype == "auto" else dtype, quiet)
-    return load_reading(engine, path, task), engine
 
 
 SaveOpt = Annotated[
@@ -123,6 +103,9 @@ def summarize(
     max_new_tokens: MaxNewOpt = DEFAULTS["max_new_tokens"],
     temperature: TempOpt = DEFAULTS["temperature"],
     top_p: TopPOpt = DEFAULTS["top_p"],
+    top_k: TopKOpt = DEFAULTS["top_k"],
+    repetition_penalty: RepetitionPenaltyOpt = DEFAULTS["repetition_penalty"],
+    stop: StopOpt = None,
     seed: SeedOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -150,10 +133,11 @@ def summarize(
 
         ssmdoc summarize contract.state   # a state saved by `ssmdoc read` or --save
     """
-    from ssmdoc.pipeline import Task
+    from ssmdoc.pipeline import RunOptions, Task
 
-    _document_task(ctx, Task("summarize"), inputs, model, device, dtype, chunk_tokens, strategy, max_new_tokens,
-                   temperature, top_p, seed, json_out, quiet, save,
+    options = RunOptions(chunk_tokens, strategy,
+                         gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
+    _document_task(ctx, Task("summarize"), inputs, model, device, dtype, options, json_out, quiet, save,
                    ingest_options(password, layout, include, exclude, max_file_bytes))
 
 
@@ -170,6 +154,9 @@ def ask(
     max_new_tokens: MaxNewOpt = DEFAULTS["max_new_tokens"],
     temperature: TempOpt = DEFAULTS["temperature"],
     top_p: TopPOpt = DEFAULTS["top_p"],
+    top_k: TopKOpt = DEFAULTS["top_k"],
+    repetition_penalty: RepetitionPenaltyOpt = DEFAULTS["repetition_penalty"],
+    stop: StopOpt = None,
     seed: SeedOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -197,12 +184,13 @@ def ask(
         ssmdoc ask contract.state "who pays for repairs?"   # a state saved by `ssmdoc read` or --save
     """
     from ssmdoc.errors import UsageError
-    from ssmdoc.pipeline import Task
+    from ssmdoc.pipeline import RunOptions, Task
 
     if not question.strip():
         raise UsageError("the question is empty", 'put it last, quoted: ssmdoc ask repo/ "where is auth?"')
-    _document_task(ctx, Task("ask", question), inputs, model, device, dtype, chunk_tokens, strategy,
-                   max_new_tokens, temperature, top_p, seed, json_out, quiet, save,
+    options = RunOptions(chunk_tokens, strategy,
+                         gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
+    _document_task(ctx, Task("ask", question), inputs, model, device, dtype, options, json_out, quiet, save,
                    ingest_options(password, layout, include, exclude, max_file_bytes))
 
 
@@ -251,6 +239,9 @@ def watch(
     max_new_tokens: MaxNewOpt = 256,
     temperature: TempOpt = DEFAULTS["temperature"],
     top_p: TopPOpt = DEFAULTS["top_p"],
+    top_k: TopKOpt = DEFAULTS["top_k"],
+    repetition_penalty: RepetitionPenaltyOpt = DEFAULTS["repetition_penalty"],
+    stop: StopOpt = None,
     seed: SeedOpt = None,
     json_out: Annotated[
         bool,
@@ -274,12 +265,13 @@ def watch(
 
         ssmdoc watch --every 50 < examples/app.log
     """
-    from ssmdoc.pipeline import GenOptions, WatchOptions
+    from ssmdoc.pipeline import WatchOptions
     from ssmdoc.pipeline import watch as run_watch
 
     if every is None and interval is None:
         warn("no --every or --interval: only the final summary will be printed, at EOF or Ctrl-C")
-    options = WatchOptions(every, interval, window, chunk_tokens, GenOptions(max_new_tokens, temperature, top_p, seed))
+    options = WatchOptions(every, interval, window, chunk_tokens,
+                           gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
     engine = load(model, device, dtype, quiet)
     sink = _JsonDigests() if json_out else _TextDigests()
     result = run_watch(engine, sys.stdin.buffer, options, on_digest=sink.on_digest, on_text=sink.on_text)

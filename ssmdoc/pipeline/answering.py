@@ -12,18 +12,26 @@ from ssmdoc.report import Report
 
 @dataclass
 class GenOptions:
-    """Sampling as the user asked for it (temperature 0 is greedy)."""
+    """Sampling as the user asked for it (temperature 0 is greedy); see ssmdoc.models.generate."""
 
     max_new_tokens: int = 512
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = None
+    top_k: int = 0  # 0: off
+    repetition_penalty: float = 1.0  # 1: off
+    stop: tuple[str, ...] = ()  # stop strings: the answer ends where one starts
 
     def __post_init__(self):
-        # Checked now, not after an hour of reading: GenerationConfig raises UsageError for bad values.
+        self.stop = tuple(self.stop)
+        self.config()  # checked now, not after an hour of reading: GenerationError for bad values
+
+    def config(self, eos_token_ids=()):
         from ssmdoc.models.generate import GenerationConfig
 
-        GenerationConfig(self.max_new_tokens, self.temperature, self.top_p, seed=self.seed)
+        return GenerationConfig(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
+                                top_k=self.top_k, repetition_penalty=self.repetition_penalty, seed=self.seed,
+                                stop_strings=self.stop, eos_token_ids=tuple(eos_token_ids))
 
 
 @dataclass
@@ -31,6 +39,7 @@ class Answer:
     text: str
     ids: list[int]  # generated ids without the stop token (map-reduce feeds them on, no re-tokenizing)
     interrupted: bool = False  # Ctrl-C stopped the generation; `text` is what came before
+    finish: str = ""  # why it ended: "eos", "stop_string", "length"; "" when interrupted
 
 
 def answer(
@@ -47,24 +56,17 @@ def answer(
     The suffix is fed as prefill except for its last token, which starts generation: so decode timing
     covers generated tokens only. `state` is advanced; clone it first to keep reading afterwards.
     """
-    from ssmdoc.models.generate import GenerationConfig, generate
+    from ssmdoc.models.generate import generate
 
     assert suffix, "a task prompt always ends with at least one token"
     feed(engine, suffix[:-1], state, meter)
     tok = engine.tokenizer
-    stops = set(tok.eos_token_ids) | set(engine.config.eos_token_ids or [])
-    config = GenerationConfig(
-        max_new_tokens=gen.max_new_tokens,
-        temperature=gen.temperature,
-        top_p=gen.top_p,
-        seed=gen.seed,
-        eos_token_ids=tuple(sorted(stops)),
-    )
+    config = gen.config(sorted(set(tok.eos_token_ids) | set(engine.config.eos_token_ids or [])))
     decoder = tok.decoder()
     pieces: list[str] = []
     ids: list[int] = []
     interrupted = False
-    generated = 0  # the stop token too: it cost a decode step
+    finish = None
 
     def emit(text: str) -> None:
         if text:
@@ -73,17 +75,21 @@ def answer(
                 on_text(text)
 
     start = time.perf_counter()
+    tokens = generate(engine.model, suffix[-1:], state, config, tokenizer=tok)  # the one decode loop
     try:
-        for token_id in generate(engine.model, suffix[-1:], state, config, tokenizer=tok):
-            generated += 1
-            if token_id in stops:
+        while True:
+            try:
+                token_id = next(tokens)
+            except StopIteration as stop:
+                finish = stop.value  # models.generate.Finish: eos, a stop string, or max_new_tokens
                 break
             ids.append(token_id)
             emit(decoder.push(token_id))
     except KeyboardInterrupt:
         interrupted = True
     meter.decode_seconds += time.perf_counter() - start
-    meter.decode_tokens += generated
-    emit(decoder.flush())
+    # the EOS token was chosen too (it cost a decode step) but is not part of the answer
+    meter.decode_tokens += len(ids) + (finish is not None and finish.reason == "eos")
+    emit(decoder.flush() + (finish.tail_text if finish is not None else ""))
     report.note_state(state.nbytes())
-    return Answer("".join(pieces), ids, interrupted)
+    return Answer("".join(pieces), ids, interrupted, finish.reason if finish is not None else "")

@@ -101,8 +101,12 @@ def read(
     task: Task,
     options: RunOptions,
     on_progress: Callable[[int, float], None] | None = None,
+    one_window: bool = False,
 ) -> Reading:
-    """Read `segments` (from ssmdoc.ingest) into the model; windows before the last are answered here (map)."""
+    """Read `segments` (from ssmdoc.ingest) into the model; windows before the last are answered here (map).
+
+    `one_window`: the reading is to be saved, so it must be one pass; StateFileError as soon as the input
+    needs a second window (before anything is answered)."""
     report = Report(model_context_tokens=engine.max_context, chunk_tokens=options.chunk_tokens)
     meter = Meter()
     prompt = build_prompt(engine.tokenizer, task, "whole")
@@ -115,6 +119,11 @@ def read(
     for window in reader.windows(tokenize(segments, engine.tokenizer)):
         if window.final:
             return Reading(task, window, partials, reader.sources.to_list(), report, meter)
+        if one_window:
+            from ssmdoc.errors import StateFileError
+            from ssmdoc.pipeline.saved import MAP_REDUCE_REFUSED
+
+            raise StateFileError(*MAP_REDUCE_REFUSED)
         if not partials:
             combine_capacity(engine, task, options.gen)  # fail now, not after answering every window
         out = answer(engine, window.state, part_suffix, options.gen, meter, report)

@@ -7,18 +7,24 @@
     result = respond(engine, reading, options)      # the same answer as if the documents were read now
 
 Only a single-window reading can be saved: the state of the last map-reduce window does not stand for the
-whole input, so `save_reading` refuses one.
+whole input. `check_save` refuses --strategy map-reduce before anything is read, and `read(...,
+one_window=True)` stops at the first window boundary; `save_reading` checks again.
+
+The CLI (summarize / ask / read) and `ssmdoc batch` share these steps:
+
+    path = state_file_input(inputs)                  # a single saved state in place of documents?
+    reading, engine = resume(path, task, load)       # the model and dtype that wrote it, unless overridden
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from ssmdoc.errors import StateFileError
-from ssmdoc.pipeline.document import Reading
+from ssmdoc.errors import StateFileError, UsageError
+from ssmdoc.pipeline.document import Reading, RunOptions
 from ssmdoc.pipeline.engine import Engine, Meter
 from ssmdoc.pipeline.prompts import Task, build_prompt
 from ssmdoc.pipeline.reading import Window
@@ -27,10 +33,39 @@ from ssmdoc.statefile import (
     StateMeta,
     check_compatible,
     describe_file_source,
+    is_state_file,
     read_state,
     save_state,
     weights_fingerprint,
 )
+
+MAP_REDUCE_REFUSED = ("the input was read by map-reduce windows; the last window's state does not stand for all of it",
+                      "save with `ssmdoc read INPUT... --save FILE` (one pass), or use --strategy stream")
+
+
+def check_save(options: RunOptions) -> None:
+    """Before reading: a reading that is to be saved must be one pass, so --strategy map-reduce is refused."""
+    if options.strategy == "map-reduce":
+        raise UsageError("--save needs one pass over the input, and --strategy map-reduce reads it by windows "
+                         "(the last window's state does not stand for all of it)",
+                         "use --strategy stream or auto, or `ssmdoc read INPUT... --save FILE`")
+
+
+def state_file_input(inputs: Sequence[str]) -> str | None:
+    """The path when the inputs are one saved state file (answer from it instead of reading), else None."""
+    if len(inputs) == 1 and inputs[0] != "-" and is_state_file(inputs[0]):
+        return inputs[0]
+    return None
+
+
+def resume(path: str | os.PathLike, task: Task, load: Callable[[str, str], Engine], model: str | None = None,
+           dtype: str = "auto") -> tuple[Reading, Engine]:
+    """Restore a saved reading for `task`. The file is verified before any model loads; then `load(model,
+    dtype)` loads the model that wrote it in its dtype, unless `model` / `dtype` ("auto": the file's) say
+    otherwise, and the state is checked against that model."""
+    _, meta = read_state(path)  # a damaged file must not wait for a model to load
+    engine = load(model or meta.model, meta.dtype if dtype == "auto" else dtype)
+    return load_reading(engine, path, task), engine
 
 
 def hashed(segments: Iterable, records: dict) -> Iterator:
@@ -79,10 +114,7 @@ def _dtype_name(engine: Engine) -> str:
 def save_reading(engine: Engine, reading: Reading, path: str | os.PathLike, records: dict) -> StateMeta:
     """Write the reading's state with its provenance. Call before `respond`, which advances the state."""
     if reading.partials:
-        raise StateFileError(
-            "the input was read by map-reduce windows; the last window's state does not stand for all of it",
-            "save with `ssmdoc read INPUT... --save FILE` (one pass), or use --strategy stream",
-        )
+        raise StateFileError(*MAP_REDUCE_REFUSED)
     state = reading.last.state
     meta = StateMeta(
         model=engine.name,

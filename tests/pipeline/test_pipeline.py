@@ -203,3 +203,25 @@ def test_special_token_text_in_a_document_is_read_as_plain_text(mamba):
     ids = tok.encode(text, parse_special=False)
     assert eos not in ids and tok.decode(ids) == text  # ...but a document must not end the turn
     assert reading.report.input_tokens == len(ids)
+
+
+def test_answering_stops_at_an_eos_token(mamba, monkeypatch):
+    """answer() runs models.generate's loop: an EOS token ends the answer, is not part of it, and costs a
+    decode step."""
+    import torch
+
+    from ssmdoc.pipeline.answering import answer
+
+    suffix = build_prompt(mamba.tokenizer, Task("summarize")).suffix
+    start = mamba.model.new_state()
+    mamba.model(torch.tensor([mamba.tokenizer.encode("a short text to read")]), state=start, logits="none")
+    gen = GenOptions(max_new_tokens=6, repetition_penalty=50.0)  # greedy alone repeats one token
+    free = answer(mamba, start.clone(), suffix, gen, Meter(), Report())
+    assert free.finish == "length" and len(free.ids) == 6
+    # the first token not generated before it: make it the EOS token
+    i = next(i for i in range(1, 6) if free.ids[i] not in free.ids[:i])
+    monkeypatch.setattr(mamba.config, "eos_token_ids", [free.ids[i]])
+    meter = Meter()
+    stopped = answer(mamba, start.clone(), suffix, gen, meter, Report())
+    assert stopped.finish == "eos" and stopped.ids == free.ids[:i]
+    assert stopped.text == mamba.tokenizer.decode(free.ids[:i]) and meter.decode_tokens == i + 1
