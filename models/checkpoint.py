@@ -192,3 +192,16 @@ def checkpoint_dtype(path: str | os.PathLike) -> str:
     except (OSError, ValueError, AttributeError):
         return DEFAULT_DTYPE
     return name if name in DTYPES else DEFAULT_DTYPE
+
+
+def read_json(path: Path) -> dict | None:
+    """The JSON object in `path`, None when the file does not exist; a corrupt file is a ModelError."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"cannot read {path}: expected a JSON object")
+    return data

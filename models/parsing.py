@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from .checkpoint import read_json
 from .config import ModelConfig
 from .errors import ModelError
 from .families import all_families, family_for
@@ -45,14 +45,9 @@ def load_config(path_or_dir: str | Path) -> ModelConfig:
     path = Path(path_or_dir)
     if path.is_dir():
         path = path / "config.json"
-    if not path.is_file():
+    raw = read_json(path)
+    if raw is None:
         raise ModelError(f"no config.json at {path}", hint="point at a Hugging Face checkpoint directory")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ModelError(f"{path} is not a JSON object")
     return parse_config(raw)
 
 

@@ -21,7 +21,8 @@ from .config import LayerSpec, ModelConfig
 from .ffn import MLP
 from .mamba2 import Mamba2Mixer
 from .norms import RMSNorm
-from .state import HybridLayerState, add_bytes
+from .parallel import ParallelMixer
+from .state import HybridLayerState
 
 
 def num_shared_blocks(cfg: ModelConfig) -> int:
@@ -50,14 +51,9 @@ def _adapter(d_in: int, rank: int, d_out: int) -> nn.Sequential:
 class SharedUseBlock(nn.Module):
     """A Zamba2 "hybrid" layer: one use of `shared`, then the layer's own Mamba-2. State: HybridLayerState."""
 
-    @staticmethod
-    def init_state(cfg: ModelConfig, batch: int, device, dtype, kv_window: int | None = None) -> HybridLayerState:
-        return HybridLayerState(Mamba2Mixer.init_state(cfg, batch, device, dtype),
-                                Attention.init_state(cfg, batch, device, dtype, kv_window))
-
-    @staticmethod
-    def state_bytes(cfg: ModelConfig, tokens: int, itemsize: int) -> dict[str, int]:
-        return add_bytes(Mamba2Mixer.state_bytes(cfg, tokens, itemsize), Attention.state_bytes(cfg, tokens, itemsize))
+    # its state is a Falcon-H1 layer's: the Mamba-2 state and the KV cache of this use of the shared block
+    init_state = staticmethod(ParallelMixer.init_state)
+    state_bytes = staticmethod(ParallelMixer.state_bytes)
 
     def __init__(self, cfg: ModelConfig, spec: LayerSpec, shared: SharedTransformer):
         super().__init__()

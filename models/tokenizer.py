@@ -14,30 +14,17 @@ differ from the full decode.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import read_json as _read_json
 from .errors import ModelError
 
 from .chat_template import FALLBACK_CHAT_TEMPLATE, compile_template, render_chat
 
 # The named special tokens transformers passes to a chat template (SPECIAL_TOKENS_ATTRIBUTES).
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
-
-
-def _read_json(path: Path) -> dict | None:
-    """The JSON object in `path`, None when the file does not exist; a corrupt file is a ModelError."""
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ModelError(f"cannot read {path}: expected a JSON object")
-    return data
 
 
 def _token_content(value: Any) -> str | None:

@@ -11,6 +11,19 @@ from ..config import ModelConfig
 NameRules = list[tuple[str, str]]
 
 
+def name_table(text: str, **names: str) -> NameRules:
+    """Rules written as a table, one `regex  replacement` per line (lines starting with # are comments);
+    `{KEY}` stands for names[KEY] in either column. Applied in order; the first match wins."""
+    rules = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            pattern, replacement = line.split()
+            for key, value in names.items():
+                pattern, replacement = (s.replace("{" + key + "}", value) for s in (pattern, replacement))
+            rules.append((pattern, replacement))
+    return rules
+
+
 @dataclass(frozen=True)
 class Family:
     """One architecture ssmdoc runs. A family module exports `FAMILIES = [Family(...), ...]`."""

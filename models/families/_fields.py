@@ -31,6 +31,20 @@ def dt_rank(value: Any, hidden: int) -> int:
     return math.ceil(hidden / 16) if value in (None, "auto") else int(value)
 
 
+MAMBA1_KEYS = ("state_size", "expand", "conv_kernel", "use_conv_bias", "use_bias", "time_step_rank")
+
+
+def mamba1_fields(raw: dict, hidden: int, keys: tuple[str, ...] = MAMBA1_KEYS) -> dict:
+    """The Mamba-1 SSM fields under the keys a family names them by (Mamba's by default; Jamba's are
+    mamba_*), with transformers' defaults. d_inner is expand x hidden: transformers ignores a stored
+    intermediate_size."""
+    state, expand, conv, conv_bias, proj_bias, rank = keys
+    return dict(ssm_state_size=int(raw.get(state, 16)), ssm_inner_size=int(raw.get(expand, 2) * hidden),
+                conv_kernel=int(raw.get(conv, 4)), conv_bias=bool(raw.get(conv_bias, True)),
+                ssm_proj_bias=bool(raw.get(proj_bias, False)), ssm_activation=raw.get("hidden_act", "silu"),
+                time_step_rank=dt_rank(raw.get(rank, "auto"), hidden))
+
+
 def common(raw: dict, architecture: str, **defaults) -> dict:
     """Token ids and vocabulary; `defaults` are the HF class defaults for keys absent from config.json."""
     get = lambda key: raw.get(key, defaults.get(key))  # noqa: E731
@@ -58,7 +72,7 @@ def parse_rope_theta(raw: dict, default: float = 10000.0) -> float:
 
 
 def mamba2_fields(raw: dict, hidden: int, *, heads: int, head_dim, groups: int, inner: int | None = None,
-                   **fields) -> dict:
+                  **fields) -> dict:
     """The Mamba-2 fields shared by these families; head_dim "auto" = inner / heads."""
     inner = int(inner if inner is not None else raw.get("mamba_expand", 2) * hidden)
     head_dim = inner // heads if head_dim in (None, "auto") else int(head_dim)
@@ -81,9 +95,9 @@ def mamba_prefixed_fields(raw: dict, hidden: int, inner: int | None = None) -> d
         ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
         ssm_activation=raw.get("hidden_act", "silu"),
         **mamba2_fields(raw, hidden, heads=int(raw.get("mamba_n_heads", 128)), head_dim=raw.get("mamba_d_head"),
-                         groups=int(raw.get("mamba_n_groups", 1)), inner=inner,
-                         ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
-                         time_step_limit=raw.get("time_step_limit")),
+                        groups=int(raw.get("mamba_n_groups", 1)), inner=inner,
+                        ssm_chunk_size=int(raw.get("mamba_chunk_size", 256)),
+                        time_step_limit=raw.get("time_step_limit")),
     )
 
 

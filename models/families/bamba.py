@@ -10,7 +10,7 @@ from .jamba import JAMBA_NAMES
 
 def parse_bamba(raw: dict, architecture: str) -> ModelConfig:
     base = common(raw, architecture, vocab_size=128000, hidden_size=4096, bos_token_id=1, eos_token_id=2,
-                   pad_token_id=0, tie_word_embeddings=False)
+                  pad_token_id=0, tie_word_embeddings=False)
     hidden = base["hidden_size"]
     attn = set(raw.get("attn_layer_indices") or [])
     layers = [LayerSpec("attention" if i in attn else "mamba2", "mlp")
@@ -33,14 +33,6 @@ def parse_bamba(raw: dict, architecture: str) -> ModelConfig:
     )
 
 
-FAMILIES = [
-    Family(
-        architecture="BambaForCausalLM",
-        model_type="bamba",
-        parse=parse_bamba,
-        weight_names=JAMBA_NAMES,  # the same module names as Jamba's (dense MLPs only)
-        layout="Mamba-2 + a few rotary attention layers, MLP in every layer (Bamba)",
-        recommended=(("ibm-ai-platform/Bamba-9B-v2", "Bamba: Mamba-2 + attention, 9B, a base model", 8),),
-        rank=4,
-    )
-]
+FAMILIES = [Family("BambaForCausalLM", "bamba", parse_bamba, JAMBA_NAMES,  # Jamba's module names (dense MLPs only)
+                   layout="Mamba-2 + a few rotary attention layers, MLP in every layer (Bamba)", rank=4,
+                   recommended=(("ibm-ai-platform/Bamba-9B-v2", "Bamba: Mamba-2 + attention, 9B, a base model", 8),))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..config import LayerSpec, ModelConfig
 from ..errors import ModelError
-from ._family import Family
+from ._family import Family, name_table
 from ._fields import attention_fields, common, mamba_prefixed_fields, parse_rope_theta
 
 _L = r"model\.layers\.(\d+)"
@@ -15,7 +15,7 @@ def parse_falcon_h1(raw: dict, architecture: str) -> ModelConfig:
     MLP; muP multipliers on the embeddings, both branches, the Mamba-2 in_proj slices, the MLP, the keys
     and the LM head."""
     base = common(raw, architecture, vocab_size=128000, hidden_size=4096, bos_token_id=1, eos_token_id=2,
-                   pad_token_id=0, tie_word_embeddings=False)
+                  pad_token_id=0, tie_word_embeddings=False)
     hidden = base["hidden_size"]
     inner = raw.get("mamba_d_ssm", 1024)  # None: expand x hidden
     norm = "none"
@@ -52,26 +52,19 @@ def parse_falcon_h1(raw: dict, architecture: str) -> ModelConfig:
     )
 
 
-_FALCON_H1_NAMES = [
-    (r"model\.embed_tokens\.weight", "embed.weight"),
-    (r"model\.final_layernorm\.weight", "norm_f.weight"),
-    (_L + r"\.input_layernorm\.weight", r"layers.\1.norm.weight"),
-    (_L + r"\.pre_ff_layernorm\.weight", r"layers.\1.ffn_norm.weight"),
-    (_L + r"\.(mamba|self_attn)\.(.+)", r"layers.\1.mixer.\2.\3"),
-    (_L + r"\.feed_forward\.(.+)", r"layers.\1.ffn.\2"),
-    (r"lm_head\.weight", "lm_head.weight"),
-]
+_FALCON_H1_NAMES = name_table(r"""
+    model\.embed_tokens\.weight     embed.weight
+    model\.final_layernorm\.weight  norm_f.weight
+    {L}\.input_layernorm\.weight    layers.\1.norm.weight
+    {L}\.pre_ff_layernorm\.weight   layers.\1.ffn_norm.weight
+    {L}\.(mamba|self_attn)\.(.+)    layers.\1.mixer.\2.\3
+    {L}\.feed_forward\.(.+)         layers.\1.ffn.\2
+    lm_head\.weight                 lm_head.weight
+""", L=_L)
 
 
-FAMILIES = [
-    Family(
-        architecture="FalconH1ForCausalLM",
-        model_type="falcon_h1",
-        parse=parse_falcon_h1,
-        weight_names=_FALCON_H1_NAMES,
-        layout="attention and Mamba-2 side by side in every layer (Falcon-H1)",
-        recommended=(("tiiuae/Falcon-H1-0.5B-Instruct", "Falcon-H1: attention and Mamba-2 in parallel, 0.5B, chat template", 5),
-                     ("tiiuae/Falcon-H1-1.5B-Instruct", "Falcon-H1, 1.5B, chat template", 6)),
-        rank=7,
-    )
-]
+FAMILIES = [Family("FalconH1ForCausalLM", "falcon_h1", parse_falcon_h1, _FALCON_H1_NAMES,
+                   layout="attention and Mamba-2 side by side in every layer (Falcon-H1)", rank=7,
+                   recommended=(("tiiuae/Falcon-H1-0.5B-Instruct",
+                                  "Falcon-H1: attention and Mamba-2 in parallel, 0.5B, chat template", 5),
+                                ("tiiuae/Falcon-H1-1.5B-Instruct", "Falcon-H1, 1.5B, chat template", 6),))]

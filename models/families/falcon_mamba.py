@@ -8,17 +8,9 @@ from .mamba import MAMBA_NAMES, parse_mamba
 
 
 
-FAMILIES = [
-    Family(
-        architecture="FalconMambaForCausalLM",
-        model_type="falcon_mamba",
-        parse=parse_mamba,
-        weight_names=MAMBA_NAMES,
-        layout="Mamba-1 layers with B/C/dt norms (Falcon-Mamba)",
-        recommended=(("tiiuae/falcon-mamba-7b-instruct",
-                      "Falcon-Mamba, pure SSM (no attention at all), chat template", 2),),
-        rank=1,
-        # the dt/B/C norms have no weights; an export may still carry their dummy all-ones tensors
-        ignored_tensors=(r".*\.mixer\.(?:b|c|dt)_layernorm\.weight",),
-    )
-]
+FAMILIES = [Family("FalconMambaForCausalLM", "falcon_mamba", parse_mamba, MAMBA_NAMES,
+                   layout="Mamba-1 layers with B/C/dt norms (Falcon-Mamba)", rank=1,
+                   # the dt/B/C norms have no weights; an export may still carry dummy all-ones tensors
+                   ignored_tensors=(r".*\.mixer\.(?:b|c|dt)_layernorm\.weight",),
+                   recommended=(("tiiuae/falcon-mamba-7b-instruct",
+                                  "Falcon-Mamba, pure SSM (no attention at all), chat template", 2),))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..config import LayerSpec, ModelConfig
 from ..errors import ModelError
-from ._family import Family
+from ._family import Family, name_table
 from ._fields import attention_fields, common, layer_types, mamba_prefixed_fields, parse_rope_theta
 
 _L = r"model\.layers\.(\d+)"
@@ -14,7 +14,7 @@ def parse_granite(raw: dict, architecture: str) -> ModelConfig:
     """GraniteMoeHybridForCausalLM (Granite 4.0-H): Mamba-2 / attention layers, each followed by a shared
     MLP, plus a top-k MoE beside it when num_local_experts > 0; Granite's muP multipliers."""
     base = common(raw, architecture, vocab_size=32000, hidden_size=4096, bos_token_id=1, eos_token_id=2,
-                   pad_token_id=None, tie_word_embeddings=False)
+                  pad_token_id=None, tie_word_embeddings=False)
     hidden = base["hidden_size"]
     num_experts = int(raw.get("num_local_experts", 8))
     types = layer_types(raw, "layer_types", raw.get("num_hidden_layers", 32), "linear_attention")
@@ -52,29 +52,22 @@ def granite_names(config: ModelConfig) -> list[tuple[str, str]]:
     """GraniteMoeHybridForCausalLM; the shared MLP is the block's whole feed-forward when there are no
     experts, else the MoE's shared part."""
     shared = r"layers.\1.ffn." + ("shared." if config.num_experts else "")
-    return [
-        (r"model\.embed_tokens\.weight", "embed.weight"),
-        (r"model\.norm\.weight", "norm_f.weight"),
-        (_L + r"\.input_layernorm\.weight", r"layers.\1.norm.weight"),
-        (_L + r"\.post_attention_layernorm\.weight", r"layers.\1.ffn_norm.weight"),
-        (_L + r"\.(?:mamba|self_attn)\.(.+)", r"layers.\1.mixer.\2"),
-        (_L + r"\.block_sparse_moe\.(?:input_linear\.weight|experts\.gate_up_proj)", r"layers.\1.ffn.gate+up"),
-        (_L + r"\.block_sparse_moe\.(?:output_linear\.weight|experts\.down_proj)", r"layers.\1.ffn.down"),
-        (_L + r"\.block_sparse_moe\.router\.(?:layer\.)?weight", r"layers.\1.ffn.router.weight"),
-        (_L + r"\.shared_mlp\.input_linear\.weight", f"{shared}gate_proj.weight|{shared}up_proj.weight"),
-        (_L + r"\.shared_mlp\.output_linear\.weight", f"{shared}down_proj.weight"),
-        (r"lm_head\.weight", "lm_head.weight"),
-    ]
+    return name_table(r"""
+        model\.embed_tokens\.weight                                             embed.weight
+        model\.norm\.weight                                                     norm_f.weight
+        {L}\.input_layernorm\.weight                                            layers.\1.norm.weight
+        {L}\.post_attention_layernorm\.weight                                   layers.\1.ffn_norm.weight
+        {L}\.(?:mamba|self_attn)\.(.+)                                          layers.\1.mixer.\2
+        {L}\.block_sparse_moe\.(?:input_linear\.weight|experts\.gate_up_proj)  layers.\1.ffn.gate+up
+        {L}\.block_sparse_moe\.(?:output_linear\.weight|experts\.down_proj)   layers.\1.ffn.down
+        {L}\.block_sparse_moe\.router\.(?:layer\.)?weight                      layers.\1.ffn.router.weight
+        {L}\.shared_mlp\.input_linear\.weight                                  {S}gate_proj.weight|{S}up_proj.weight
+        {L}\.shared_mlp\.output_linear\.weight                                 {S}down_proj.weight
+        lm_head\.weight                                                         lm_head.weight
+    """, L=_L, S=shared)
 
 
-FAMILIES = [
-    Family(
-        architecture="GraniteMoeHybridForCausalLM",
-        model_type="granitemoehybrid",
-        parse=parse_granite,
-        weight_names=granite_names,
-        layout="Mamba-2 + attention, shared MLP with optional MoE (Granite 4.0-H)",
-        recommended=(("ibm-granite/granite-4.0-h-1b", "Granite 4.0-H: Mamba-2 + attention hybrid, 1B, chat template", 4),),
-        rank=5,
-    )
-]
+FAMILIES = [Family("GraniteMoeHybridForCausalLM", "granitemoehybrid", parse_granite, granite_names,
+                   layout="Mamba-2 + attention, shared MLP with optional MoE (Granite 4.0-H)", rank=5,
+                   recommended=(("ibm-granite/granite-4.0-h-1b",
+                                  "Granite 4.0-H: Mamba-2 + attention hybrid, 1B, chat template", 4),))]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from ..config import LayerSpec, ModelConfig
 from ..errors import ModelError
-from ._family import Family
-from ._fields import common, dt_rank
+from ._family import Family, name_table
+from ._fields import common, mamba1_fields
 
 def parse_jamba(raw: dict, architecture: str) -> ModelConfig:
     base = common(raw, architecture, vocab_size=65536, hidden_size=4096, bos_token_id=1, eos_token_id=2,
-                   pad_token_id=0, tie_word_embeddings=False)
+                  pad_token_id=0, tie_word_embeddings=False)
     hidden = base["hidden_size"]
     n_layers = int(raw.get("num_hidden_layers", 32))
     attn_period, attn_offset = int(raw.get("attn_layer_period", 8)), int(raw.get("attn_layer_offset", 4))
@@ -37,13 +37,8 @@ def parse_jamba(raw: dict, architecture: str) -> ModelConfig:
         num_key_value_heads=int(heads if kv_heads is None else kv_heads),
         head_dim=hidden // heads,
         rope_theta=None,
-        ssm_state_size=int(raw.get("mamba_d_state", 16)),
-        ssm_inner_size=int(raw.get("mamba_expand", 2) * hidden),
-        conv_kernel=int(raw.get("mamba_d_conv", 4)),
-        conv_bias=bool(raw.get("mamba_conv_bias", True)),
-        ssm_proj_bias=bool(raw.get("mamba_proj_bias", False)),
-        ssm_activation=raw.get("hidden_act", "silu"),
-        time_step_rank=dt_rank(raw.get("mamba_dt_rank", "auto"), hidden),
+        **mamba1_fields(raw, hidden, ("mamba_d_state", "mamba_expand", "mamba_d_conv", "mamba_conv_bias",
+                                      "mamba_proj_bias", "mamba_dt_rank")),
         bcdt_norm="learned",
         bcdt_norm_eps=eps,
         intermediate_size=int(raw.get("intermediate_size", 14336)),
@@ -53,31 +48,24 @@ def parse_jamba(raw: dict, architecture: str) -> ModelConfig:
     )
 
 
-JAMBA_NAMES = [
-    (r"model\.embed_tokens\.weight", "embed.weight"),
-    (r"model\.final_layernorm\.weight", "norm_f.weight"),
-    (r"model\.layers\.(\d+)\.input_layernorm\.weight", r"layers.\1.norm.weight"),
-    (r"model\.layers\.(\d+)\.pre_ff_layernorm\.weight", r"layers.\1.ffn_norm.weight"),
-    (r"model\.layers\.(\d+)\.(?:mamba|self_attn)\.(.+)", r"layers.\1.mixer.\2"),
+JAMBA_NAMES = name_table(r"""
+    model\.embed_tokens\.weight                                     embed.weight
+    model\.final_layernorm\.weight                                  norm_f.weight
+    {L}\.input_layernorm\.weight                                    layers.\1.norm.weight
+    {L}\.pre_ff_layernorm\.weight                                   layers.\1.ffn_norm.weight
+    {L}\.(?:mamba|self_attn)\.(.+)                                  layers.\1.mixer.\2
     # experts: per-expert tensors (Hub) or fused (E, 2f, d) / (E, d, f) tensors (transformers 5 layout)
-    (r"model\.layers\.(\d+)\.feed_forward\.experts\.(\d+)\.(gate|up|down)_proj\.weight", r"layers.\1.ffn.\3[\2]"),
-    (r"model\.layers\.(\d+)\.feed_forward\.experts\.gate_up_proj", r"layers.\1.ffn.gate+up"),
-    (r"model\.layers\.(\d+)\.feed_forward\.experts\.down_proj", r"layers.\1.ffn.down"),
-    (r"model\.layers\.(\d+)\.feed_forward\.router\.weight", r"layers.\1.ffn.router.weight"),
-    (r"model\.layers\.(\d+)\.feed_forward\.(.+)", r"layers.\1.ffn.\2"),
-    (r"lm_head\.weight", "lm_head.weight"),
-]
+    {L}\.feed_forward\.experts\.(\d+)\.(gate|up|down)_proj\.weight  layers.\1.ffn.\3[\2]
+    {L}\.feed_forward\.experts\.gate_up_proj                        layers.\1.ffn.gate+up
+    {L}\.feed_forward\.experts\.down_proj                           layers.\1.ffn.down
+    {L}\.feed_forward\.router\.weight                               layers.\1.ffn.router.weight
+    {L}\.feed_forward\.(.+)                                         layers.\1.ffn.\2
+    lm_head\.weight                                                 lm_head.weight
+""", L=r"model\.layers\.(\d+)")
 
 
-FAMILIES = [
-    Family(
-        architecture="JambaForCausalLM",
-        model_type="jamba",
-        parse=parse_jamba,
-        weight_names=JAMBA_NAMES,
-        layout="Mamba-1 + attention every few layers, MoE feed-forward (Jamba)",
-        recommended=(("ai21labs/AI21-Jamba2-3B",
-                      "Jamba hybrid (Mamba + attention + MoE), 256K context, chat template — the default", 1),),
-        rank=3,
-    )
-]
+FAMILIES = [Family("JambaForCausalLM", "jamba", parse_jamba, JAMBA_NAMES,
+                   layout="Mamba-1 + attention every few layers, MoE feed-forward (Jamba)", rank=3,
+                   recommended=(("ai21labs/AI21-Jamba2-3B",
+                                  "Jamba hybrid (Mamba + attention + MoE), 256K context, "
+                                  "chat template — the default", 1),))]

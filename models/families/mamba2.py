@@ -12,7 +12,7 @@ from .mamba import MAMBA_NAMES
 
 def parse_mamba2(raw: dict, architecture: str) -> ModelConfig:
     base = common(raw, architecture, vocab_size=32768, hidden_size=4096, bos_token_id=0, eos_token_id=2,
-                   pad_token_id=1, tie_word_embeddings=False)
+                  pad_token_id=1, tie_word_embeddings=False)
     hidden = base["hidden_size"]
     inner = int(raw.get("expand", 2) * hidden)
     heads, head_dim = int(raw.get("num_heads", 128)), int(raw.get("head_dim", 64))
@@ -43,13 +43,5 @@ def parse_mamba2(raw: dict, architecture: str) -> ModelConfig:
     )
 
 
-FAMILIES = [
-    Family(
-        architecture="Mamba2ForCausalLM",
-        model_type="mamba2",
-        parse=parse_mamba2,
-        weight_names=MAMBA_NAMES,  # the same module names as Mamba's
-        layout="Mamba-2 (SSD) layers only",
-        rank=2,
-    )
-]
+FAMILIES = [Family("Mamba2ForCausalLM", "mamba2", parse_mamba2, MAMBA_NAMES,  # Mamba's module names
+                   layout="Mamba-2 (SSD) layers only", rank=2)]

@@ -7,7 +7,7 @@ import math
 
 from ..config import LayerSpec, ModelConfig
 from ..errors import ModelError
-from ._family import Family
+from ._family import Family, name_table
 from ._fields import LEGACY_TYPES, as_float, attention_fields, common, mamba2_fields
 
 _NEMOTRON_PATTERN = {"M": "linear_attention", "E": "moe", "*": "full_attention", "-": "mlp"}
@@ -25,7 +25,7 @@ def parse_nemotron_h(raw: dict, architecture: str) -> ModelConfig:
     relu2 MLP or a sigmoid-routed MoE with a shared expert), from layers_block_type or the older
     hybrid_override_pattern string ("M" Mamba-2, "*" attention, "-" MLP, "E" MoE)."""
     base = common(raw, architecture, vocab_size=131072, hidden_size=4096, bos_token_id=1, eos_token_id=2,
-                   pad_token_id=0, tie_word_embeddings=False)
+                  pad_token_id=0, tie_word_embeddings=False)
     hidden = base["hidden_size"]
     if raw.get("layers_block_type") is not None:
         types = [LEGACY_TYPES.get(t, t) for t in raw["layers_block_type"]]
@@ -61,9 +61,9 @@ def parse_nemotron_h(raw: dict, architecture: str) -> ModelConfig:
         ssm_activation=raw.get("mamba_hidden_act", "silu"),
         # d_inner is heads x head_dim (expand is not used); dt is clamped below at time_step_min only
         **mamba2_fields(raw, hidden, heads=heads, head_dim=head_dim, inner=heads * head_dim,
-                         groups=int(get("n_groups", "mamba_n_groups", 8)),
-                         ssm_chunk_size=int(get("chunk_size", "mamba_chunk_size", 128)),
-                         time_step_limit=(as_float(get("time_step_min", "mamba_dt_min", 0.001)), math.inf)),
+                        groups=int(get("n_groups", "mamba_n_groups", 8)),
+                        ssm_chunk_size=int(get("chunk_size", "mamba_chunk_size", 128)),
+                        time_step_limit=(as_float(get("time_step_min", "mamba_dt_min", 0.001)), math.inf)),
         intermediate_size=int(raw.get("intermediate_size", 21504)),
         mlp_activation=raw.get("mlp_hidden_act", "relu2"),
         mlp_gated=False,
@@ -83,30 +83,22 @@ def parse_nemotron_h(raw: dict, architecture: str) -> ModelConfig:
 
 # Nemotron-H: the Hub says "backbone.", transformers 5 "model."; MLP / MoE blocks keep their feed-forward
 # under "mixer." too, told apart from Mamba-2 / attention by the parameter names
-_NL = r"(?:backbone|model)\.layers\.(\d+)\.mixer"
-_NEMOTRON_H_NAMES = [
-    (r"(?:backbone|model)\.embeddings?\.weight", "embed.weight"),
-    (r"(?:backbone|model)\.norm_f\.weight", "norm_f.weight"),
-    (r"(?:backbone|model)\.layers\.(\d+)\.norm\.weight", r"layers.\1.norm.weight"),
-    (_NL + r"\.experts\.(\d+)\.(up|down)_proj\.weight", r"layers.\1.ffn.\3[\2]"),
-    (_NL + r"\.experts\.(up|down)_proj", r"layers.\1.ffn.\2"),
-    (_NL + r"\.gate\.weight", r"layers.\1.ffn.router.weight"),
-    (_NL + r"\.gate\.e_score_correction_bias", r"layers.\1.ffn.router_bias"),
-    (_NL + r"\.shared_experts\.(.+)", r"layers.\1.ffn.shared.\2"),
-    (_NL + r"\.((?:up|down)_proj\..+)", r"layers.\1.ffn.\2"),
-    (_NL + r"\.(.+)", r"layers.\1.mixer.\2"),
-    (r"lm_head\.weight", "lm_head.weight"),
-]
+_NEMOTRON_H_NAMES = name_table(r"""
+    {P}\.embeddings?\.weight                     embed.weight
+    {P}\.norm_f\.weight                          norm_f.weight
+    {P}\.layers\.(\d+)\.norm\.weight             layers.\1.norm.weight
+    {M}\.experts\.(\d+)\.(up|down)_proj\.weight  layers.\1.ffn.\3[\2]
+    {M}\.experts\.(up|down)_proj                 layers.\1.ffn.\2
+    {M}\.gate\.weight                            layers.\1.ffn.router.weight
+    {M}\.gate\.e_score_correction_bias           layers.\1.ffn.router_bias
+    {M}\.shared_experts\.(.+)                    layers.\1.ffn.shared.\2
+    {M}\.((?:up|down)_proj\..+)                  layers.\1.ffn.\2
+    {M}\.(.+)                                    layers.\1.mixer.\2
+    lm_head\.weight                              lm_head.weight
+""", M=r"(?:backbone|model)\.layers\.(\d+)\.mixer", P="(?:backbone|model)")
 
 
-FAMILIES = [
-    Family(
-        architecture="NemotronHForCausalLM",
-        model_type="nemotron_h",
-        parse=parse_nemotron_h,
-        weight_names=_NEMOTRON_H_NAMES,
-        layout="Mamba-2, attention, MLP and MoE blocks in a pattern (Nemotron-H)",
-        recommended=(("nvidia/Nemotron-H-8B-Base-8K", "Nemotron-H: Mamba-2 + attention + MLP blocks, 8B, a base model", 9),),
-        rank=6,
-    )
-]
+FAMILIES = [Family("NemotronHForCausalLM", "nemotron_h", parse_nemotron_h, _NEMOTRON_H_NAMES,
+                   layout="Mamba-2, attention, MLP and MoE blocks in a pattern (Nemotron-H)", rank=6,
+                   recommended=(("nvidia/Nemotron-H-8B-Base-8K",
+                                  "Nemotron-H: Mamba-2 + attention + MLP blocks, 8B, a base model", 9),))]

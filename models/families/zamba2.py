@@ -7,7 +7,7 @@ import math
 
 from ..config import LayerSpec, ModelConfig
 from ..errors import ModelError
-from ._family import Family
+from ._family import Family, name_table
 from ._fields import LEGACY_TYPES, as_float, common, mamba2_fields, parse_rope_theta
 
 _L = r"model\.layers\.(\d+)"
@@ -21,7 +21,7 @@ def parse_zamba2(raw: dict, architecture: str) -> ModelConfig:
     blocks runs first (in turn: the u-th hybrid layer uses block u mod num_mem_blocks), on the concatenation
     of the hidden state and the token embeddings."""
     base = common(raw, architecture, vocab_size=32000, hidden_size=2560, bos_token_id=1, eos_token_id=2,
-                   pad_token_id=0, tie_word_embeddings=True)
+                  pad_token_id=0, tie_word_embeddings=True)
     hidden = base["hidden_size"]
     types = [LEGACY_TYPES.get(t, t) for t in (raw.get("layers_block_type") or _ZAMBA2_DEFAULT_TYPES)]
     unknown = set(types) - {"linear_attention", "hybrid"}
@@ -58,8 +58,8 @@ def parse_zamba2(raw: dict, architecture: str) -> ModelConfig:
         ssm_activation="silu",
         ssm_norm_eps=1e-5,
         **mamba2_fields(raw, hidden, heads=int(raw.get("n_mamba_heads", 8)), head_dim=None,
-                         groups=int(raw.get("mamba_ngroups", 1)), ssm_chunk_size=int(raw.get("chunk_size", 256)),
-                         time_step_limit=(as_float(raw.get("time_step_min", 0.001)), math.inf)),
+                        groups=int(raw.get("mamba_ngroups", 1)), ssm_chunk_size=int(raw.get("chunk_size", 256)),
+                        time_step_limit=(as_float(raw.get("time_step_min", 0.001)), math.inf)),
         intermediate_size=int(raw.get("intermediate_size") or 4 * hidden),
         mlp_activation=raw.get("hidden_act", "gelu"),
         mlp_bias=bias,
@@ -77,14 +77,14 @@ def zamba2_names(config: ModelConfig) -> list[tuple[str, str]]:
     first = {}  # block -> the first layer that uses it
     for layer in hybrid:
         first.setdefault(config.layers[layer].shared_block, layer)
-    rules = [
-        (r"model\.embed_tokens\.weight", "embed.weight"),
-        (r"model\.final_layernorm\.weight", "norm_f.weight"),
-        (_L + r"\.(?:mamba_decoder\.)?input_layernorm\.weight", r"layers.\1.norm.weight"),
-        (_L + r"\.(?:mamba_decoder\.)?mamba\.(.+)", r"layers.\1.mixer.\2"),
-        (_L + r"\.linear\.weight", r"layers.\1.linear.weight"),
-        (r"lm_head\.weight", "lm_head.weight"),
-    ]
+    rules = name_table(r"""
+        model\.embed_tokens\.weight                             embed.weight
+        model\.final_layernorm\.weight                          norm_f.weight
+        {L}\.(?:mamba_decoder\.)?input_layernorm\.weight       layers.\1.norm.weight
+        {L}\.(?:mamba_decoder\.)?mamba\.(.+)                   layers.\1.mixer.\2
+        {L}\.linear\.weight                                     layers.\1.linear.weight
+        lm_head\.weight                                         lm_head.weight
+    """, L=_L)
     for use, layer in enumerate(hybrid):
         block = config.layers[layer].shared_block
         src = rf"model\.layers\.{first[block]}\.shared_transformer"
@@ -107,14 +107,7 @@ def zamba2_names(config: ModelConfig) -> list[tuple[str, str]]:
     return rules
 
 
-FAMILIES = [
-    Family(
-        architecture="Zamba2ForCausalLM",
-        model_type="zamba2",
-        parse=parse_zamba2,
-        weight_names=zamba2_names,
-        layout="Mamba-2 + shared attention blocks reused across depths (Zamba2)",
-        recommended=(("Zyphra/Zamba2-1.2B-instruct", "Zamba2: Mamba-2 + shared attention blocks, 1.2B, chat template", 7),),
-        rank=8,
-    )
-]
+FAMILIES = [Family("Zamba2ForCausalLM", "zamba2", parse_zamba2, zamba2_names,
+                   layout="Mamba-2 + shared attention blocks reused across depths (Zamba2)", rank=8,
+                   recommended=(("Zyphra/Zamba2-1.2B-instruct",
+                                  "Zamba2: Mamba-2 + shared attention blocks, 1.2B, chat template", 7),))]

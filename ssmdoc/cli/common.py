@@ -40,7 +40,8 @@ TopPOpt = Annotated[float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucle
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Sampling seed, for repeatable sampling.")]
 TopKOpt = Annotated[int, typer.Option("--top-k", min=0, help="Sample only from the K most likely tokens (0: off).")]
 RepetitionPenaltyOpt = Annotated[
-    float, typer.Option("--repetition-penalty", min=0.0, help="Penalise tokens already generated (1: off; >1 less repetition).")
+    float,
+    typer.Option("--repetition-penalty", min=0.0, help="Penalise tokens already generated (1: off; >1 less repetition)."),
 ]
 StopOpt = Annotated[
     list[str] | None, typer.Option("--stop", help="End the answer where this text starts (repeatable).")
