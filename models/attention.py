@@ -28,27 +28,27 @@ class Attention(nn.Module):
     @staticmethod
     def init_state(cfg: ModelConfig, batch: int, device, dtype, kv_window: int | None = None) -> KVCache:
         """An empty KV cache: k, v (b, kh, 0, s), growing with the tokens (up to kv_window of them)."""
-        return KVCache(batch, cfg.num_key_value_heads, cfg.head_dim, dtype, device, kv_window)
+        return KVCache(batch, cfg.attention.num_kv_heads, cfg.attention.head_dim, dtype, device, kv_window)
 
     @staticmethod
     def state_bytes(cfg: ModelConfig, tokens: int, itemsize: int) -> dict[str, int]:
         """Bytes of the cache holding `tokens` positions (batch 1)."""
-        return {"ssm": 0, "conv": 0, "kv": 2 * cfg.num_key_value_heads * cfg.head_dim * tokens * itemsize}
+        return {"ssm": 0, "conv": 0, "kv": 2 * cfg.attention.num_kv_heads * cfg.attention.head_dim * tokens * itemsize}
 
     def __init__(self, cfg: ModelConfig, in_size: int | None = None):
         """in_size: width of the input when it is not hidden_size (Zamba2's shared blocks read 2 x hidden)."""
         super().__init__()
-        self.h, self.kh, self.s = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
-        bias, d = cfg.attention_bias, in_size or cfg.hidden_size
+        self.h, self.kh, self.s = cfg.attention.num_heads, cfg.attention.num_kv_heads, cfg.attention.head_dim
+        bias, d = cfg.attention.bias, in_size or cfg.hidden_size
         self.q_proj = nn.Linear(d, self.h * self.s, bias=bias)
         self.k_proj = nn.Linear(d, self.kh * self.s, bias=bias)
         self.v_proj = nn.Linear(d, self.kh * self.s, bias=bias)
         self.o_proj = nn.Linear(self.h * self.s, cfg.hidden_size, bias=bias)
-        self.scale = cfg.attention_scale  # None: sdpa's 1 / sqrt(s)
-        self.key_multiplier = cfg.key_multiplier
+        self.scale = cfg.attention.scale  # None: sdpa's 1 / sqrt(s)
+        self.key_multiplier = cfg.multipliers.key
         self.rotary = None
-        if cfg.rope_theta is not None:
-            self.rotary = Rotary(int(self.s * cfg.partial_rotary_factor), cfg.rope_theta)
+        if cfg.attention.rope_theta is not None:
+            self.rotary = Rotary(int(self.s * cfg.attention.partial_rotary_factor), cfg.attention.rope_theta)
 
     def forward(self, x: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """x (b, l, d) -> (b, l, d); appends l keys and values to `cache`."""

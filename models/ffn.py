@@ -33,12 +33,12 @@ class MLP(nn.Module):
 
     def __init__(self, cfg: ModelConfig, width: int | None = None):
         super().__init__()
-        d, f, bias = cfg.hidden_size, width or cfg.intermediate_size, cfg.mlp_bias
-        self.gate_proj = nn.Linear(d, f, bias=bias) if cfg.mlp_gated else None
+        d, f, bias = cfg.hidden_size, width or cfg.mlp.intermediate_size, cfg.mlp.bias
+        self.gate_proj = nn.Linear(d, f, bias=bias) if cfg.mlp.gated else None
         self.up_proj = nn.Linear(d, f, bias=bias)
         self.down_proj = nn.Linear(f, d, bias=bias)
-        self.act = activation(cfg.mlp_activation)
-        self.gate_multiplier, self.down_multiplier = cfg.mlp_multipliers
+        self.act = activation(cfg.mlp.activation)
+        self.gate_multiplier, self.down_multiplier = cfg.multipliers.mlp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.gate_proj is None:
@@ -54,7 +54,7 @@ class MoE(nn.Module):
     """Sparse MoE: a router picks k experts per token and weights them; the experts' outputs are summed,
     plus a shared MLP's where the family has one (Granite's shared_mlp, Nemotron-H's shared_experts).
 
-    Routers (cfg.moe_router), as in transformers:
+    Routers (cfg.moe.router), as in transformers:
       softmax_topk     Jamba: softmax over all logits, keep the top k weights as they are (no renormalising)
       topk_softmax     Granite: top k logits, softmax over those k
       sigmoid_grouped  Nemotron-H: sigmoid scores; choose with scores + correction bias among the best
@@ -66,19 +66,19 @@ class MoE(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        E, d, f = cfg.num_experts, cfg.hidden_size, cfg.expert_size or cfg.intermediate_size
-        self.top_k = cfg.num_experts_per_tok
-        self.kind = cfg.moe_router
+        E, d, f = cfg.moe.num_experts, cfg.hidden_size, cfg.moe.expert_size or cfg.mlp.intermediate_size
+        self.top_k = cfg.moe.num_experts_per_tok
+        self.kind = cfg.moe.router
         self.router = nn.Linear(d, E, bias=False)
-        self.gate = nn.Parameter(torch.zeros(E, f, d)) if cfg.mlp_gated else None
+        self.gate = nn.Parameter(torch.zeros(E, f, d)) if cfg.mlp.gated else None
         self.up = nn.Parameter(torch.zeros(E, f, d))
         self.down = nn.Parameter(torch.zeros(E, d, f))
-        self.act = activation(cfg.mlp_activation)
+        self.act = activation(cfg.mlp.activation)
         if self.kind == "sigmoid_grouped":
             self.router_bias = nn.Parameter(torch.zeros(E))  # e_score_correction_bias: choice only
-            self.n_group, self.topk_group = cfg.moe_n_group, cfg.moe_topk_group
-            self.norm_topk, self.scaling = cfg.moe_norm_topk, cfg.moe_routed_scaling
-        self.shared = MLP(cfg, width=cfg.moe_shared_size) if cfg.moe_shared_size else None
+            self.n_group, self.topk_group = cfg.moe.n_group, cfg.moe.topk_group
+            self.norm_topk, self.scaling = cfg.moe.norm_topk, cfg.moe.routed_scaling
+        self.shared = MLP(cfg, width=cfg.moe.shared_size) if cfg.moe.shared_size else None
 
     def _route(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (m, d) -> weights (m, k) in x's dtype, expert indices (m, k)."""

@@ -54,27 +54,28 @@ class Mamba1Mixer(nn.Module):
     @staticmethod
     def init_state(cfg: ModelConfig, batch: int, device, dtype, kv_window: int | None = None) -> SSMState:
         """conv (b, e, k-1) in the weights' dtype; ssm (b, e, n) float32."""
-        return SSMState(conv=torch.zeros(batch, cfg.ssm_inner_size, cfg.conv_kernel - 1, dtype=dtype, device=device),
-                        ssm=torch.zeros(batch, cfg.ssm_inner_size, cfg.ssm_state_size, dtype=SSM_DTYPE, device=device))
+        e = cfg.ssm.inner_size
+        return SSMState(conv=torch.zeros(batch, e, cfg.ssm.conv_kernel - 1, dtype=dtype, device=device),
+                        ssm=torch.zeros(batch, e, cfg.ssm.state_size, dtype=SSM_DTYPE, device=device))
 
     @staticmethod
     def state_bytes(cfg: ModelConfig, tokens: int, itemsize: int) -> dict[str, int]:
         """Bytes of init_state(batch=1): the same after any number of tokens."""
-        return {"ssm": cfg.ssm_inner_size * cfg.ssm_state_size * SSM_STATE_BYTES,
-                "conv": cfg.ssm_inner_size * (cfg.conv_kernel - 1) * itemsize, "kv": 0}
+        return {"ssm": cfg.ssm.inner_size * cfg.ssm.state_size * SSM_STATE_BYTES,
+                "conv": cfg.ssm.inner_size * (cfg.ssm.conv_kernel - 1) * itemsize, "kv": 0}
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        d, e, n, r = cfg.hidden_size, cfg.ssm_inner_size, cfg.ssm_state_size, cfg.time_step_rank
+        d, e, n, r = cfg.hidden_size, cfg.ssm.inner_size, cfg.ssm.state_size, cfg.ssm.time_step_rank
         self.e, self.n, self.r = e, n, r
-        self.in_proj = nn.Linear(d, 2 * e, bias=cfg.ssm_proj_bias)
-        self.conv1d = DepthwiseConv(e, cfg.conv_kernel, cfg.conv_bias)
+        self.in_proj = nn.Linear(d, 2 * e, bias=cfg.ssm.proj_bias)
+        self.conv1d = DepthwiseConv(e, cfg.ssm.conv_kernel, cfg.ssm.conv_bias)
         self.x_proj = nn.Linear(e, r + 2 * n, bias=False)
         self.dt_proj = nn.Linear(r, e, bias=True)
         self.A_log = nn.Parameter(torch.zeros(e, n))
         self.D = nn.Parameter(torch.zeros(e))
-        self.out_proj = nn.Linear(e, d, bias=cfg.ssm_proj_bias)
-        self.bcdt_norm, self.bcdt_eps = cfg.bcdt_norm, cfg.bcdt_norm_eps
+        self.out_proj = nn.Linear(e, d, bias=cfg.ssm.proj_bias)
+        self.bcdt_norm, self.bcdt_eps = cfg.ssm.bcdt_norm, cfg.ssm.bcdt_norm_eps
         if self.bcdt_norm == "learned":  # Jamba
             self.dt_layernorm = RMSNorm(r, self.bcdt_eps)
             self.b_layernorm = RMSNorm(n, self.bcdt_eps)

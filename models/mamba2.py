@@ -27,7 +27,7 @@ from .state import SSM_DTYPE, SSM_STATE_BYTES, SSMState
 
 
 def _conv_dim(cfg: ModelConfig) -> int:
-    return cfg.ssm_inner_size + 2 * cfg.ssm_n_groups * cfg.ssm_state_size  # x, B and C share the conv
+    return cfg.ssm.inner_size + 2 * cfg.ssm.n_groups * cfg.ssm.state_size  # x, B and C share the conv
 
 
 class Mamba2Mixer(nn.Module):
@@ -35,35 +35,35 @@ class Mamba2Mixer(nn.Module):
     def init_state(cfg: ModelConfig, batch: int, device, dtype, kv_window: int | None = None) -> SSMState:
         """conv (b, conv_dim, k-1) in the weights' dtype; ssm (b, h, p, n) float32."""
         return SSMState(
-            conv=torch.zeros(batch, _conv_dim(cfg), cfg.conv_kernel - 1, dtype=dtype, device=device),
-            ssm=torch.zeros(batch, cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_state_size, dtype=SSM_DTYPE,
+            conv=torch.zeros(batch, _conv_dim(cfg), cfg.ssm.conv_kernel - 1, dtype=dtype, device=device),
+            ssm=torch.zeros(batch, cfg.ssm.num_heads, cfg.ssm.head_dim, cfg.ssm.state_size, dtype=SSM_DTYPE,
                             device=device),
         )
 
     @staticmethod
     def state_bytes(cfg: ModelConfig, tokens: int, itemsize: int) -> dict[str, int]:
         """Bytes of init_state(batch=1): the same after any number of tokens."""
-        return {"ssm": cfg.ssm_num_heads * cfg.ssm_head_dim * cfg.ssm_state_size * SSM_STATE_BYTES,
-                "conv": _conv_dim(cfg) * (cfg.conv_kernel - 1) * itemsize, "kv": 0}
+        return {"ssm": cfg.ssm.num_heads * cfg.ssm.head_dim * cfg.ssm.state_size * SSM_STATE_BYTES,
+                "conv": _conv_dim(cfg) * (cfg.ssm.conv_kernel - 1) * itemsize, "kv": 0}
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        d, e, n = cfg.hidden_size, cfg.ssm_inner_size, cfg.ssm_state_size
-        self.e, self.n, self.h, self.p, self.g = e, n, cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_n_groups
+        d, e, n = cfg.hidden_size, cfg.ssm.inner_size, cfg.ssm.state_size
+        self.e, self.n, self.h, self.p, self.g = e, n, cfg.ssm.num_heads, cfg.ssm.head_dim, cfg.ssm.n_groups
         self.conv_dim = _conv_dim(cfg)
-        self.chunk_size = cfg.ssm_chunk_size
-        self.dt_limit = tuple(cfg.time_step_limit)
-        self.in_proj = nn.Linear(d, e + self.conv_dim + self.h, bias=cfg.ssm_proj_bias)
-        self.conv1d = DepthwiseConv(self.conv_dim, cfg.conv_kernel, cfg.conv_bias)
+        self.chunk_size = cfg.ssm.chunk_size
+        self.dt_limit = tuple(cfg.ssm.time_step_limit)
+        self.in_proj = nn.Linear(d, e + self.conv_dim + self.h, bias=cfg.ssm.proj_bias)
+        self.conv1d = DepthwiseConv(self.conv_dim, cfg.ssm.conv_kernel, cfg.ssm.conv_bias)
         self.dt_bias = nn.Parameter(torch.zeros(self.h))
         self.A_log = nn.Parameter(torch.zeros(self.h))
         self.D = nn.Parameter(torch.zeros(self.h))
-        if cfg.ssm_norm == "none":
+        if cfg.ssm.norm == "none":
             self.norm = Gate()
         else:
-            self.norm = GatedRMSNorm(e, cfg.ssm_norm_group_size or e, cfg.ssm_norm_eps or cfg.norm_eps,
-                                     norm_first=cfg.ssm_norm == "gated_norm_first")
-        out_bias = cfg.ssm_proj_bias if cfg.ssm_out_proj_bias is None else cfg.ssm_out_proj_bias
+            self.norm = GatedRMSNorm(e, cfg.ssm.norm_group_size or e, cfg.ssm.norm_eps or cfg.norm_eps,
+                                     norm_first=cfg.ssm.norm == "gated_norm_first")
+        out_bias = cfg.ssm.proj_bias if cfg.ssm.out_proj_bias is None else cfg.ssm.out_proj_bias
         self.out_proj = nn.Linear(e, d, bias=out_bias)
 
     def forward(self, u: torch.Tensor, state: SSMState) -> torch.Tensor:

@@ -45,7 +45,7 @@ def transformer_kv_equivalent_bytes(config: ModelConfig, n_tokens: int, dtype: A
     2 x n_layers x n_kv_heads x head_dim x tokens x bytes; hidden_size stands for n_kv_heads x head_dim
     when the checkpoint has no attention layer.
     """
-    width = config.num_key_value_heads * config.head_dim if any(s.has_kv for s in config.layers) else 0
+    width = config.attention.num_kv_heads * config.attention.head_dim if any(s.has_kv for s in config.layers) else 0
     width = width or config.hidden_size
     # Nemotron-H's MLP-only blocks are half of a transformer layer: only blocks with a sequence mixer count
     depth = sum(spec.has_mixer for spec in config.layers)

@@ -57,7 +57,7 @@ class Block(nn.Module):
         self.norm = norm()
         # mixer "none" (Nemotron-H's MLP / MoE blocks): the block is norm + feed-forward, under self.norm
         self.mixer = MIXERS[spec.mixer](cfg) if spec.mixer != "none" else None
-        self.residual_multiplier = cfg.residual_multiplier
+        self.residual_multiplier = cfg.multipliers.residual
         self.residual_in_fp32 = cfg.residual_in_fp32
         self.ffn_norm = self.ffn = None
         if spec.ffn != "none":
@@ -188,8 +188,8 @@ class HybridLM(nn.Module):
         h = self.embed(input_ids)  # (b, l, d)
         if self.config.residual_in_fp32:
             h = h.float()
-        if self.config.embedding_multiplier != 1.0:
-            h = h * self.config.embedding_multiplier
+        if self.config.multipliers.embedding != 1.0:
+            h = h * self.config.multipliers.embedding
         x0 = h  # the token embeddings, which Zamba2's shared blocks read beside the hidden state
         for block, layer_state in zip(self.layers, state.layers):
             if isinstance(block, SharedUseBlock):
@@ -208,6 +208,6 @@ class HybridLM(nn.Module):
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
         logits = self.lm_head(self.norm_f(h).to(self.lm_head.weight.dtype)).float()
-        if self.config.logits_scaling != 1.0:
-            logits = logits / self.config.logits_scaling
+        if self.config.multipliers.logits_scaling != 1.0:
+            logits = logits / self.config.multipliers.logits_scaling
         return logits

@@ -25,14 +25,14 @@ class MupInProj(nn.Linear):
     """in_proj with Falcon-H1's input multiplier and per-slice output multipliers (weight names unchanged)."""
 
     def __init__(self, cfg: ModelConfig, in_features: int, out_features: int):
-        super().__init__(in_features, out_features, bias=cfg.ssm_proj_bias)
-        e, gn, h = cfg.ssm_inner_size, cfg.ssm_n_groups * cfg.ssm_state_size, cfg.ssm_num_heads
+        super().__init__(in_features, out_features, bias=cfg.ssm.proj_bias)
+        e, gn, h = cfg.ssm.inner_size, cfg.ssm.n_groups * cfg.ssm.state_size, cfg.ssm.num_heads
         self.sizes = [e, e, gn, gn, h]  # z, x, B, C, dt
-        self.multipliers = [float(m) for m in cfg.ssm_multipliers]
+        self.multipliers = [float(m) for m in cfg.multipliers.ssm]
         assert sum(self.sizes) == out_features and len(self.multipliers) == 5
         self.register_buffer("mup", torch.empty(out_features), persistent=False)
         self.reset_buffers()
-        self.in_multiplier = cfg.ssm_in_multiplier
+        self.in_multiplier = cfg.multipliers.ssm_in
 
     def reset_buffers(self) -> None:
         """Fill the muP vector in the weights' dtype (the reference's buffer follows the model's dtype);
@@ -66,8 +66,8 @@ class ParallelMixer(nn.Module):
         super().__init__()
         self.mamba = FalconH1Mamba(cfg)
         self.self_attn = Attention(cfg)
-        self.attn_in, self.attn_out = cfg.attention_in_multiplier, cfg.attention_out_multiplier
-        self.ssm_out = cfg.ssm_out_multiplier
+        self.attn_in, self.attn_out = cfg.multipliers.attention_in, cfg.multipliers.attention_out
+        self.ssm_out = cfg.multipliers.ssm_out
 
     def forward(self, u: torch.Tensor, state: HybridLayerState) -> torch.Tensor:
         """u (b, l, d) -> (b, l, d); advances both the SSM state and the KV cache by l tokens."""

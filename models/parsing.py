@@ -35,8 +35,8 @@ def parse_config(raw: dict) -> ModelConfig:
     except (TypeError, ValueError, KeyError) as exc:
         raise ModelError(f"cannot parse the {family.architecture} config: {exc}") from exc
     for i, spec in enumerate(config.layers):
-        if spec.plain_ssm and config.ssm_activation not in SSM_ACTIVATIONS:
-            raise ModelError(f"unsupported SSM activation {config.ssm_activation!r} (layer {i})")
+        if spec.plain_ssm and config.ssm.activation not in SSM_ACTIVATIONS:
+            raise ModelError(f"unsupported SSM activation {config.ssm.activation!r} (layer {i})")
     return config
 
 

@@ -61,12 +61,13 @@ class SharedUseBlock(nn.Module):
         d, attn = cfg.hidden_size, shared.self_attn
         self.shared = shared  # registered here too; its parameters keep their first name, shared.<k>.*
         self.qkv_adapters = None
-        if cfg.shared_attention_adapter:
+        if cfg.attention.shared_adapter:
             self.qkv_adapters = nn.ModuleList(
-                _adapter(2 * d, cfg.adapter_rank, proj.out_features) for proj in (attn.q_proj, attn.k_proj, attn.v_proj)
+                _adapter(2 * d, cfg.attention.adapter_rank, proj.out_features)
+                for proj in (attn.q_proj, attn.k_proj, attn.v_proj)
             )
         # the MLP adapter is always there in transformers, whatever use_shared_attention_adapter says
-        self.gate_up_adapter = _adapter(d, cfg.adapter_rank, 2 * cfg.intermediate_size)
+        self.gate_up_adapter = _adapter(d, cfg.attention.adapter_rank, 2 * cfg.mlp.intermediate_size)
         self.linear = nn.Linear(d, d, bias=False)
         self.norm = RMSNorm(d, cfg.norm_eps)
         self.mixer = Mamba2Mixer(cfg)

@@ -3,7 +3,7 @@ transformers' configuration_bamba.py."""
 
 from __future__ import annotations
 
-from ..config import LayerSpec, ModelConfig
+from ..config import LayerSpec, ModelConfig, build_config
 from ._family import Family
 from ._fields import attention_fields, common, mamba_prefixed_fields, parse_rope_theta
 from .jamba import JAMBA_NAMES
@@ -16,7 +16,7 @@ def parse_bamba(raw: dict, architecture: str) -> ModelConfig:
     layers = [LayerSpec("attention" if i in attn else "mamba2", "mlp")
               for i in range(int(raw.get("num_hidden_layers", 32)))]
     params = raw.get("rope_parameters") or {}
-    return ModelConfig(
+    return build_config(
         **base,
         layers=layers,
         max_context=raw.get("max_position_embeddings", 262144),

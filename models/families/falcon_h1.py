@@ -3,7 +3,7 @@ transformers' configuration_falcon_h1.py."""
 
 from __future__ import annotations
 
-from ..config import LayerSpec, ModelConfig
+from ..config import LayerSpec, ModelConfig, build_config
 from ..errors import ModelError
 from ._family import Family, name_table
 from ._fields import attention_fields, common, mamba_prefixed_fields, parse_rope_theta
@@ -25,7 +25,7 @@ def parse_falcon_h1(raw: dict, architecture: str) -> ModelConfig:
     mlp_mults = raw.get("mlp_multipliers") or [1.0, 1.0]
     if len(ssm_mults) != 5 or len(mlp_mults) != 2:
         raise ModelError("Falcon-H1 config: ssm_multipliers needs 5 values (z, x, B, C, dt), mlp_multipliers 2")
-    return ModelConfig(
+    return build_config(
         **base,
         layers=[LayerSpec("parallel", "mlp")] * int(raw.get("num_hidden_layers", 32)),
         max_context=raw.get("max_position_embeddings", 8192),

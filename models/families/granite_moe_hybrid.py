@@ -3,7 +3,7 @@ MoE beside it, muP multipliers; transformers' configuration_granitemoehybrid.py.
 
 from __future__ import annotations
 
-from ..config import LayerSpec, ModelConfig
+from ..config import LayerSpec, ModelConfig, build_config
 from ..errors import ModelError
 from ._family import Family, name_table
 from ._fields import attention_fields, common, layer_types, mamba_prefixed_fields, parse_rope_theta
@@ -24,7 +24,7 @@ def parse_granite(raw: dict, architecture: str) -> ModelConfig:
     ffn = "moe" if num_experts > 0 else "mlp"
     layers = [LayerSpec("mamba2" if t == "linear_attention" else "attention", ffn) for t in types]
     shared = int(raw.get("shared_intermediate_size", 1024))
-    return ModelConfig(
+    return build_config(
         **base,
         layers=layers,
         max_context=raw.get("max_position_embeddings", 2048),
@@ -51,7 +51,7 @@ def parse_granite(raw: dict, architecture: str) -> ModelConfig:
 def granite_names(config: ModelConfig) -> list[tuple[str, str]]:
     """GraniteMoeHybridForCausalLM; the shared MLP is the block's whole feed-forward when there are no
     experts, else the MoE's shared part."""
-    shared = r"layers.\1.ffn." + ("shared." if config.num_experts else "")
+    shared = r"layers.\1.ffn." + ("shared." if config.moe.num_experts else "")
     return name_table(r"""
         model\.embed_tokens\.weight                                             embed.weight
         model\.norm\.weight                                                     norm_f.weight

@@ -3,7 +3,7 @@ configuration_jamba.py."""
 
 from __future__ import annotations
 
-from ..config import LayerSpec, ModelConfig
+from ..config import LayerSpec, ModelConfig, build_config
 from ..errors import ModelError
 from ._family import Family, name_table
 from ._fields import common, mamba1_fields
@@ -28,7 +28,7 @@ def parse_jamba(raw: dict, architecture: str) -> ModelConfig:
     heads = int(raw.get("num_attention_heads", 32))
     kv_heads = raw.get("num_key_value_heads", 8)
     eps = float(raw.get("rms_norm_eps", 1e-6))
-    return ModelConfig(
+    return build_config(
         **base,
         layers=layers,
         max_context=raw.get("max_position_embeddings", 262144),

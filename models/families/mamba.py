@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import LayerSpec, ModelConfig
+from ..config import LayerSpec, ModelConfig, build_config
 from ._family import Family, name_table
 from ._fields import common, mamba1_fields
 
@@ -12,7 +12,7 @@ def parse_mamba(raw: dict, architecture: str) -> ModelConfig:
     base = common(raw, architecture, vocab_size=50280, hidden_size=768, bos_token_id=0, eos_token_id=0,
                   pad_token_id=0, tie_word_embeddings=True)
     hidden = base["hidden_size"]
-    return ModelConfig(
+    return build_config(
         **base,
         layers=[LayerSpec("mamba1")] * int(raw.get("num_hidden_layers", 32)),
         norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..config import LayerSpec, ModelConfig
+from ..config import LayerSpec, ModelConfig, build_config
 from ..errors import ModelError
 from ._family import Family
 from ._fields import as_float, common
@@ -23,7 +23,7 @@ def parse_mamba2(raw: dict, architecture: str) -> ModelConfig:
             f"{heads * head_dim}, num_heads {heads} over n_groups {groups}"
         )
     limit = raw.get("time_step_limit") or (0.0, math.inf)
-    return ModelConfig(
+    return build_config(
         **base,
         layers=[LayerSpec("mamba2")] * int(raw.get("num_hidden_layers", 64)),
         norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)),

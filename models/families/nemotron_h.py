@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ..config import LayerSpec, ModelConfig
+from ..config import LayerSpec, ModelConfig, build_config
 from ..errors import ModelError
 from ._family import Family, name_table
 from ._fields import LEGACY_TYPES, as_float, attention_fields, common, mamba2_fields
@@ -45,7 +45,7 @@ def parse_nemotron_h(raw: dict, architecture: str) -> ModelConfig:
     heads, head_dim = int(raw.get("mamba_num_heads", 128)), int(raw.get("mamba_head_dim", 64))
     num_experts = int(raw.get("n_routed_experts", raw.get("num_local_experts", 8)))
     has_moe = "moe" in types
-    return ModelConfig(
+    return build_config(
         **base,
         layers=[_NEMOTRON_BLOCKS[t] for t in types],
         max_context=raw.get("max_position_embeddings", 4096),

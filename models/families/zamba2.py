@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ..config import LayerSpec, ModelConfig
+from ..config import LayerSpec, ModelConfig, build_config
 from ..errors import ModelError
 from ._family import Family, name_table
 from ._fields import LEGACY_TYPES, as_float, common, mamba2_fields, parse_rope_theta
@@ -41,7 +41,7 @@ def parse_zamba2(raw: dict, architecture: str) -> ModelConfig:
     head_dim = 2 * hidden // heads  # the attention reads 2 x hidden channels (hidden state + embeddings)
     max_context = 16384 if raw.get("use_long_context", False) else raw.get("max_position_embeddings", 4096)
     bias = bool(raw.get("add_bias_linear", False))
-    return ModelConfig(
+    return build_config(
         **base,
         layers=layers,
         max_context=max_context,

@@ -141,14 +141,14 @@ def attention_config(config, max_tokens: int):
     """
     transformers = _transformers()
     d = config.hidden_size
-    heads = config.num_attention_heads
+    heads = config.attention.num_heads
     if heads <= 0:
         heads = max(1, d // 64)
         while d % heads:  # heads must divide the width
             heads -= 1
-    kv_heads = config.num_key_value_heads or heads
-    head_dim = config.head_dim or d // heads
-    inner = config.intermediate_size or max(config.ssm_inner_size - (4 * d) // 3, d // 2)
+    kv_heads = config.attention.num_kv_heads or heads
+    head_dim = config.attention.head_dim or d // heads
+    inner = config.mlp.intermediate_size or max(config.ssm.inner_size - (4 * d) // 3, d // 2)
     return transformers.LlamaConfig(
         vocab_size=config.vocab_size,
         hidden_size=d,

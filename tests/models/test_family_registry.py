@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # A tenth family, from scratch: its own architecture name, config keys and tensor names (the weights of a
 # Mamba-1 stack under other names), everything in this one file.
 TOY_FAMILY = textwrap.dedent('''
-    from ssmdoc.models.config import LayerSpec, ModelConfig
+    from ssmdoc.models.config import LayerSpec, ModelConfig, SSMConfig
     from ssmdoc.models.families import Family
 
 
@@ -32,8 +32,8 @@ TOY_FAMILY = textwrap.dedent('''
         return ModelConfig(
             architecture=architecture, model_type="toy_ssm", vocab_size=int(raw["vocab"]), hidden_size=hidden,
             layers=[LayerSpec("mamba1")] * int(raw["depth"]), tie_word_embeddings=True, residual_in_fp32=True,
-            eos_token_ids=[1], ssm_state_size=int(raw["state"]), ssm_inner_size=2 * hidden, conv_kernel=4,
-            time_step_rank=int(raw["rank"]),
+            eos_token_ids=[1], ssm=SSMConfig(state_size=int(raw["state"]), inner_size=2 * hidden, conv_kernel=4,
+                                             time_step_rank=int(raw["rank"])),
         )
 
 

@@ -22,8 +22,8 @@ def test_nemotron_pattern_and_block_list_agree():
     from_pattern = parse_config(raw)
     assert from_list.layers == from_pattern.layers == [
         LayerSpec("mamba2"), LayerSpec("attention"), LayerSpec("none", "mlp"), LayerSpec("none", "moe")]
-    assert from_pattern.ssm_inner_size == 128 * 64  # mamba_num_heads x mamba_head_dim, not expand x hidden
-    assert from_pattern.time_step_limit == (0.001, math.inf) and from_pattern.mlp_gated is False
+    assert from_pattern.ssm.inner_size == 128 * 64  # mamba_num_heads x mamba_head_dim, not expand x hidden
+    assert from_pattern.ssm.time_step_limit == (0.001, math.inf) and from_pattern.mlp.gated is False
     raw["hybrid_override_pattern"] = "M*X"
     with pytest.raises(ModelError, match="hybrid_override_pattern"):
         parse_config(raw)
@@ -37,8 +37,8 @@ def test_bamba_older_export_keeps_half_rotary_and_top_level_theta():
     del raw["rope_parameters"]
     raw["rope_theta"] = 5e5  # how exports before transformers 5 spell it
     cfg = parse_config(raw)
-    assert cfg.rope_theta == hf.rope_parameters["rope_theta"] == 5e5
-    assert cfg.partial_rotary_factor == hf.rope_parameters["partial_rotary_factor"] == 0.5
+    assert cfg.attention.rope_theta == hf.rope_parameters["rope_theta"] == 5e5
+    assert cfg.attention.partial_rotary_factor == hf.rope_parameters["partial_rotary_factor"] == 0.5
     assert [s.mixer for s in cfg.layers] == ["mamba2", "mamba2", "attention", "mamba2"]
     raw["rope_scaling"] = {"rope_type": "yarn", "factor": 4.0}
     with pytest.raises(ModelError, match="RoPE type 'yarn'"):
@@ -52,9 +52,9 @@ def test_granite_dense_or_moe(experts):
                          mamba_n_heads=8, attention_multiplier=0.125, logits_scaling=8.0)
     cfg = parse_config(raw)
     assert [s.ffn for s in cfg.layers] == (["moe", "moe"] if experts else ["mlp", "mlp"])
-    assert (cfg.intermediate_size, cfg.moe_shared_size) == ((48, 80) if experts else (80, 0))
-    assert cfg.rope_theta is None  # position_embedding_type unset: no positional encoding
-    assert (cfg.attention_scale, cfg.logits_scaling) == (0.125, 8.0)
+    assert (cfg.mlp.intermediate_size, cfg.moe.shared_size) == ((48, 80) if experts else (80, 0))
+    assert cfg.attention.rope_theta is None  # position_embedding_type unset: no positional encoding
+    assert (cfg.attention.scale, cfg.multipliers.logits_scaling) == (0.125, 8.0)
 
 
 def test_falcon_h1_head_dim_key_and_lm_head_multiplier():
@@ -62,9 +62,9 @@ def test_falcon_h1_head_dim_key_and_lm_head_multiplier():
                          mamba_d_ssm=96, mamba_n_heads=6, lm_head_multiplier=0.25, num_hidden_layers=2)
     raw["head_dim"] = 8  # real Falcon-H1 configs state a head_dim apart from hidden / heads
     cfg = parse_config(raw)
-    assert cfg.head_dim == 8 and cfg.logits_scaling == 4.0
-    assert (cfg.ssm_inner_size, cfg.ssm_head_dim) == (96, 16)
-    assert cfg.layers == [LayerSpec("parallel", "mlp")] * 2 and cfg.ssm_norm == "none"
+    assert cfg.attention.head_dim == 8 and cfg.multipliers.logits_scaling == 4.0
+    assert (cfg.ssm.inner_size, cfg.ssm.head_dim) == (96, 16)
+    assert cfg.layers == [LayerSpec("parallel", "mlp")] * 2 and cfg.ssm.norm == "none"
 
 
 def test_zamba2_default_layout_follows_transformers():
@@ -77,7 +77,7 @@ def test_zamba2_default_layout_follows_transformers():
     hybrid = [i for i, s in enumerate(cfg.layers) if s.shared_block is not None]
     assert hybrid == hf.hybrid_layer_ids and len(cfg.layers) == hf.num_hidden_layers
     assert [cfg.layers[i].shared_block for i in hybrid] == [u % 2 for u in range(len(hybrid))]
-    assert cfg.head_dim == hf.attention_head_dim and cfg.ssm_head_dim == hf.mamba_headdim
+    assert cfg.attention.head_dim == hf.attention_head_dim and cfg.ssm.head_dim == hf.mamba_headdim
 
 
 def test_kv_equivalent_counts_blocks_with_a_sequence_mixer():

@@ -26,21 +26,21 @@ def hf_config_dict(cls_name: str, **kwargs) -> dict:
 def test_mamba_fields_follow_transformers(cls_name, rank):
     hf = getattr(transformers, cls_name)(hidden_size=40, num_hidden_layers=3, time_step_rank=rank, expand=3)
     cfg = parse_config(hf_config_dict(cls_name, hidden_size=40, num_hidden_layers=3, time_step_rank=rank, expand=3))
-    assert cfg.time_step_rank == hf.time_step_rank == (math.ceil(40 / 16) if rank == "auto" else 7)
-    assert cfg.ssm_inner_size == hf.intermediate_size == 120
+    assert cfg.ssm.time_step_rank == hf.time_step_rank == (math.ceil(40 / 16) if rank == "auto" else 7)
+    assert cfg.ssm.inner_size == hf.intermediate_size == 120
     assert cfg.layers == [LayerSpec("mamba1", "none")] * 3
     assert cfg.max_context is None
     assert cfg.tie_word_embeddings is True
-    assert cfg.bcdt_norm == ("weightless" if cls_name.startswith("Falcon") else "none")
+    assert cfg.ssm.bcdt_norm == ("weightless" if cls_name.startswith("Falcon") else "none")
 
 
 def test_mamba2_fields_follow_transformers():
     raw = hf_config_dict("Mamba2Config", hidden_size=64, num_heads=16, head_dim=8, n_groups=4, chunk_size=32,
                          state_size=32, num_hidden_layers=2)
     cfg = parse_config(raw)
-    assert (cfg.ssm_num_heads, cfg.ssm_head_dim, cfg.ssm_n_groups, cfg.ssm_chunk_size) == (16, 8, 4, 32)
-    assert cfg.ssm_inner_size == 128 and cfg.ssm_norm_group_size == 32
-    assert cfg.time_step_limit == (0.0, math.inf)  # transformers writes inf as {"__float__": "Infinity"}
+    assert (cfg.ssm.num_heads, cfg.ssm.head_dim, cfg.ssm.n_groups, cfg.ssm.chunk_size) == (16, 8, 4, 32)
+    assert cfg.ssm.inner_size == 128 and cfg.ssm.norm_group_size == 32
+    assert cfg.ssm.time_step_limit == (0.0, math.inf)  # transformers writes inf as {"__float__": "Infinity"}
     # the layer declares its conv width: x, B and C share the conv
     from ssmdoc.models.mamba2 import Mamba2Mixer
 
@@ -68,9 +68,9 @@ def test_jamba_layout_follows_transformers(layout):
                                              for t in hf.layers_block_type]
     assert [s.ffn for s in cfg.layers] == ["moe" if n > 1 else "mlp" for n in hf.layers_num_experts]
     assert cfg.max_context == hf.max_position_embeddings == 262144
-    assert cfg.head_dim == 8 and cfg.num_key_value_heads == 2
-    assert cfg.time_step_rank == 4  # "auto": ceil(64 / 16)
-    assert cfg.num_experts_per_tok == (2 if layout["num_experts"] > 1 else 0)
+    assert cfg.attention.head_dim == 8 and cfg.attention.num_kv_heads == 2
+    assert cfg.ssm.time_step_rank == 4  # "auto": ceil(64 / 16)
+    assert cfg.moe.num_experts_per_tok == (2 if layout["num_experts"] > 1 else 0)
 
 
 def test_token_ids_normalised():
