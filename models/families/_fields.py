@@ -36,8 +36,8 @@ MAMBA1_KEYS = ("state_size", "expand", "conv_kernel", "use_conv_bias", "use_bias
 
 def mamba1_fields(raw: dict, hidden: int, keys: tuple[str, ...] = MAMBA1_KEYS) -> dict:
     """The Mamba-1 SSM fields under the keys a family names them by (Mamba's by default; Jamba's are
-    mamba_*), with transformers' defaults. d_inner is expand x hidden: transformers ignores a stored
-    intermediate_size."""
+    mamba_*), with transformers' defaults. d_inner is expand x hidden (Mamba's parser lets a stored
+    intermediate_size win, as transformers does; Jamba's intermediate_size is its MLP's)."""
     state, expand, conv, conv_bias, proj_bias, rank = keys
     return dict(ssm_state_size=int(raw.get(state, 16)), ssm_inner_size=int(raw.get(expand, 2) * hidden),
                 conv_kernel=int(raw.get(conv, 4)), conv_bias=bool(raw.get(conv_bias, True)),

@@ -12,12 +12,17 @@ def parse_mamba(raw: dict, architecture: str) -> ModelConfig:
     base = common(raw, architecture, vocab_size=50280, hidden_size=768, bos_token_id=0, eos_token_id=0,
                   pad_token_id=0, tie_word_embeddings=True)
     hidden = base["hidden_size"]
+    ssm = mamba1_fields(raw, hidden)
+    if raw.get("intermediate_size"):
+        # a stored intermediate_size wins over expand x hidden: transformers' __post_init__ derives it, then
+        # sets every remaining config.json key over it (Falcon-Mamba-7B: expand 16, intermediate_size 8192)
+        ssm["ssm_inner_size"] = int(raw["intermediate_size"])
     return build_config(
         **base,
         layers=[LayerSpec("mamba1")] * int(raw.get("num_hidden_layers", 32)),
         norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)),
         residual_in_fp32=bool(raw.get("residual_in_fp32", True)),
-        **mamba1_fields(raw, hidden),
+        **ssm,
         bcdt_norm="weightless" if falcon else "none",
         bcdt_norm_eps=float(raw.get("mixer_rms_eps", 1e-6)),
     )
