@@ -41,10 +41,12 @@ def parse_nemotron_h(raw: dict, architecture: str) -> ModelConfig:
         raise ModelError(f"unsupported Nemotron-H block types {sorted(unknown)}")
     if raw.get("moe_latent_size") is not None:
         raise ModelError("Nemotron-H checkpoints with a latent MoE projection (moe_latent_size) are not supported")
-    get = lambda key, alias, default: raw.get(key, raw.get(alias, default))  # noqa: E731  (older key names)
+    # older key names; as in transformers' NemotronHConfig, the older one wins when a file has both
+    get = lambda key, alias, default: raw.get(alias, raw.get(key, default))  # noqa: E731
     heads, head_dim = int(raw.get("mamba_num_heads", 128)), int(raw.get("mamba_head_dim", 64))
     num_experts = int(raw.get("n_routed_experts", raw.get("num_local_experts", 8)))
     has_moe = "moe" in types
+    base["tie_word_embeddings"] = False  # NemotronHForCausalLM ties nothing, whatever the config says
     return build_config(
         **base,
         layers=[_NEMOTRON_BLOCKS[t] for t in types],
