@@ -8,6 +8,7 @@ from .checkpoint import read_json
 from .config import ModelConfig
 from .errors import ModelError
 from .families import all_families, family_for
+from .refusals import check_raw_config
 
 SSM_ACTIVATIONS = ("silu", "swish")
 
@@ -28,7 +29,9 @@ def config_family(raw: dict):
 
 
 def parse_config(raw: dict) -> ModelConfig:
-    """Parse a config.json dict; ModelError for an architecture ssmdoc does not implement."""
+    """Parse a config.json dict; ModelError for an architecture ssmdoc does not implement (or must not run:
+    quantized weights, another config format; refusals.py)."""
+    check_raw_config(raw, tuple(f.architecture for f in all_families()))
     family = config_family(raw)
     try:
         config = family.parse(raw, family.architecture)

@@ -25,6 +25,11 @@ def parse_zamba2(raw: dict, architecture: str) -> ModelConfig:
     hidden = base["hidden_size"]
     types = [LEGACY_TYPES.get(t, t) for t in (raw.get("layers_block_type") or _ZAMBA2_DEFAULT_TYPES)]
     unknown = set(types) - {"linear_attention", "hybrid"}
+    if unknown and unknown <= {"m", "g"}:
+        raise ModelError("unsupported Zamba2 layer types 'm' / 'g': this config.json is in the format of Zyphra's "
+                         "own transformers fork, from before Zamba2 joined transformers",
+                         hint="use a revision of the checkpoint written for transformers >= 4.48 (layers_block_type "
+                              "'mamba' / 'hybrid')")
     if unknown:
         raise ModelError(f"unsupported Zamba2 layer types {sorted(unknown)}")
     n_blocks = int(raw.get("num_mem_blocks", 1))
