@@ -189,11 +189,40 @@ def _pow2_at_least_16(v: int, cap: int) -> int:
     return max(16, min(cap, triton.next_power_of_2(v)))
 
 
+MAX_STATE = 256  # _chunk_scan holds the whole state dimension in one tile (BLOCK_N); wider states are split
+
+
+def _ssd_scan_split_state(x, dt, A, B, C, chunk_size, D, z, dt_bias, initial_states, dt_softplus, dt_limit,
+                          return_final_states):
+    """d_state > MAX_STATE: the state's n columns evolve independently and y sums over them, so the scan runs on
+    slices of at most MAX_STATE columns and adds their outputs (in float32); D and the z gate are applied after
+    the sum, as _chunk_scan does. Inputs go in as float32 so that the partial sums are not rounded."""
+    n = B.shape[3]
+    y, finals = None, []
+    for n0 in range(0, n, MAX_STATE):
+        cols = slice(n0, min(n, n0 + MAX_STATE))
+        h0 = initial_states[..., cols].contiguous() if initial_states is not None else None
+        part, final = ssd_scan_triton(x.float(), dt, A, B[..., cols].float(), C[..., cols].float(), chunk_size,
+                                      dt_bias=dt_bias, initial_states=h0, dt_softplus=dt_softplus,
+                                      dt_limit=dt_limit, return_final_states=True)
+        y = part if y is None else y + part
+        finals.append(final)
+    if D is not None:
+        y = y + (D.float()[:, None] if D.dim() == 1 else D.float()) * x.float()  # (h, 1 | p) * (b, L, h, p)
+    if z is not None:
+        y = y * torch.nn.functional.silu(z.float())
+    y = y.to(x.dtype)
+    return (y, torch.cat(finals, dim=-1)) if return_final_states else y
+
+
 def ssd_scan_triton(x, dt, A, B, C, chunk_size, D=None, z=None, dt_bias=None, initial_states=None,
                     dt_softplus=False, dt_limit=(0.0, float("inf")), return_final_states=False):
     """Same contract as `ssmdoc.kernels.ssd_scan`."""
     b, L, h, p = x.shape
     g, n = B.shape[2], B.shape[3]
+    if n > MAX_STATE:
+        return _ssd_scan_split_state(x, dt, A, B, C, chunk_size, D, z, dt_bias, initial_states, dt_softplus,
+                                     dt_limit, return_final_states)
     Q = int(chunk_size)
     nchunks = triton.cdiv(L, Q)
     dev, f32 = x.device, torch.float32
@@ -233,7 +262,7 @@ def ssd_scan_triton(x, dt, A, B, C, chunk_size, D=None, z=None, dt_bias=None, in
     _chunk_scan[(b * nchunks, h, triton.cdiv(Q, bt) * triton.cdiv(p, bpp))](
         x, B, C, zz, D2, dt_c, a_c, states, y, L, h, p, n, Q, h // g,
         *x.stride(), *B.stride(), *C.stride(), *zz.stride(), *D2.stride(), *y.stride(),
-        BLOCK_T=bt, BLOCK_S=bt, BLOCK_P=bpp, BLOCK_N=_pow2_at_least_16(n, 256),
+        BLOCK_T=bt, BLOCK_S=bt, BLOCK_P=bpp, BLOCK_N=_pow2_at_least_16(n, MAX_STATE),
         HAS_D=D is not None, HAS_Z=z is not None, DOT_F32=dot_f32,
         num_warps=8,  # with 4 warps the bf16 tile needed 255 registers a thread and spilled (ptxas, sm_90)
     )
