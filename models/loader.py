@@ -130,14 +130,26 @@ def load_pretrained(path_or_repo_id: str | Path, device: str | torch.device = "c
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ModelError("device 'cuda' was asked for but no CUDA device is available", hint="use --device cpu")
     files = checkpoint.safetensors_files(path)
-    target_dtype = _pick_dtype(dtype, path)
+    model = empty_model(config, _pick_dtype(dtype, path), device)
+    load_state(model, _iter_tensors(files))
+    return model.eval()
+
+
+def empty_model(config: ModelConfig, dtype: torch.dtype, device: str | torch.device = "meta") -> HybridLM:
+    """The model with uninitialised parameters in `dtype`, ready for load_state; the parameters its family
+    keeps in float32 (Family.fp32_params, as transformers' _keep_in_fp32_modules_strict) stay float32."""
+    kept = [re.compile(p) for p in config_family({"architectures": [config.architecture]}).fp32_params]
     with torch.device("meta"):  # no memory until the real tensors arrive
-        model = HybridLM(config).to(target_dtype)
+        model = HybridLM(config).to(dtype)
+        for name, param in model.named_parameters():
+            if any(rx.fullmatch(name) for rx in kept):
+                param.data = param.data.float()
+    if torch.device(device).type == "meta":
+        return model
     model = model.to_empty(device=device)
     for module in model.modules():  # to_empty leaves buffers undefined: rotary frequencies, muP vectors
         if hasattr(module, "reset_buffers"):
             module.reset_buffers()
     if config.tie_word_embeddings:  # to_empty breaks the tie: restore it
         model.lm_head.weight = model.embed.weight
-    load_state(model, _iter_tensors(files))
-    return model.eval()
+    return model

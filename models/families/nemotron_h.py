@@ -102,5 +102,8 @@ _NEMOTRON_H_NAMES = name_table(r"""
 
 FAMILIES = [Family("NemotronHForCausalLM", "nemotron_h", parse_nemotron_h, _NEMOTRON_H_NAMES,
                    layout="Mamba-2, attention, MLP and MoE blocks in a pattern (Nemotron-H)", rank=6,
+                   # transformers' _keep_in_fp32_modules_strict: routing is computed in float32 from the
+                   # unrounded router weight and score-correction bias
+                   fp32_params=(r"layers\.\d+\.ffn\.router\.weight", r"layers\.\d+\.ffn\.router_bias"),
                    recommended=(("nvidia/Nemotron-H-8B-Base-8K",
                                   "Nemotron-H: Mamba-2 + attention + MLP blocks, 8B, a base model", 9),))]

@@ -51,9 +51,9 @@ def hf_side(raw: dict) -> HFSide:
     disk = revert_weight_conversion(model, state)
     tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
     shapes = {name: tuple(t.shape) for name, t in disk.items() if not (tied and name == "lm_head.weight")}
-    strict = getattr(cls, "_keep_in_fp32_modules_strict", None) or []
-    keep = [k for k in strict]
-    fp32 = {name for name in disk if any(k in name for k in keep)}
+    # transformers matches its keep list against module-path pieces ("gate.weight": a module named gate)
+    keep = getattr(cls, "_keep_in_fp32_modules_strict", None) or []
+    fp32 = {name for name in disk if any(("." + name).endswith("." + k) or f".{k}." in f".{name}." for k in keep)}
     return HFSide(config, model, shapes, fp32)
 
 
@@ -210,19 +210,28 @@ def scalar_discrepancies(view: dict, hf: HFSide, arch: str) -> list[str]:
     return out
 
 
-def ssmdoc_tensor_discrepancies(config, shapes: dict) -> list[str]:
-    """Load meta tensors of `shapes` (on-disk names) into ssmdoc's model on meta; the loader's complaints."""
+def ssmdoc_tensor_discrepancies(config, shapes: dict, fp32_names: set[str] = frozenset()) -> list[str]:
+    """Load meta tensors of `shapes` (on-disk names) into ssmdoc's bfloat16 model on meta; the loader's
+    complaints, and every parameter kept in float32 by one side only (`fp32_names`: transformers' keep list)."""
     from ssmdoc.errors import ModelError
-    from ssmdoc.models import HybridLM
-    from ssmdoc.models.loader import load_state
+    from ssmdoc.models.loader import _Rules, _targets, empty_model, load_state
+    from ssmdoc.models.parsing import config_family
 
-    with torch.device("meta"):
-        model = HybridLM(config)
+    model = empty_model(config, torch.bfloat16)
+    rules = _Rules(config_family({"architectures": [config.architecture]}), config)
     try:
         load_state(model, ((n, torch.empty(s, device="meta")) for n, s in shapes.items()))
     except ModelError as exc:
         return [str(exc)]
-    return []
+    params = dict(model.named_parameters())
+    out = []
+    for name, shape in shapes.items():
+        for target, _, _ in _targets(rules, name, torch.empty(shape, device="meta")) or []:
+            kept = params[target].dtype == torch.float32 if target in params else None
+            if kept is not None and kept != (name in fp32_names):
+                out.append(f"{name}: ssmdoc keeps it in {params[target].dtype} under bf16, transformers in "
+                           f"{'float32' if name in fp32_names else 'bfloat16'}")
+    return out
 
 
 def compare(raw: dict) -> list[str]:
@@ -237,4 +246,5 @@ def compare(raw: dict) -> list[str]:
         config = parse_config(dict(raw))
     except ModelError as exc:
         return [f"refused: {exc}"]
-    return scalar_discrepancies(ssmdoc_view(config), hf, arch) + ssmdoc_tensor_discrepancies(config, hf.shapes)
+    return (scalar_discrepancies(ssmdoc_view(config), hf, arch)
+            + ssmdoc_tensor_discrepancies(config, hf.shapes, hf.fp32_names))
