@@ -16,6 +16,17 @@ __all__ = ["ALLOW_PATTERNS", "DEFAULT_MODEL", "CachedModel", "cached_models", "h
            "recommended_models", "resolve_checkpoint"]
 
 DEFAULT_MODEL = "ai21labs/AI21-Jamba2-3B"
+# Recommended checkpoints are those whose real config.json was checked against transformers (layout, sizes and
+# every tensor name and shape; tests/fixtures/real, tests/models/test_real_configs.py), by how complete the
+# stored copy of it was. The default is not among them: no stored copy of its config.json was found.
+CONFIG_CHECKED = {
+    "AntonV/mamba2-130m-hf": "exact",
+    "state-spaces/mamba-130m-hf": "partial",
+    "tiiuae/falcon-mamba-7b": "exact",
+    "ibm-fms/Bamba-9B": "exact",
+    "ai21labs/Jamba-v0.1": "exact",
+    "Zyphra/Zamba2-2.7B-Instruct-v2": "partial",
+}
 
 
 def recommended_models() -> list[tuple[str, str]]:

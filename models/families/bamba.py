@@ -35,4 +35,4 @@ def parse_bamba(raw: dict, architecture: str) -> ModelConfig:
 
 FAMILIES = [Family("BambaForCausalLM", "bamba", parse_bamba, JAMBA_NAMES,  # Jamba's module names (dense MLPs only)
                    layout="Mamba-2 + a few rotary attention layers, MLP in every layer (Bamba)", rank=4,
-                   recommended=(("ibm-ai-platform/Bamba-9B-v2", "Bamba: Mamba-2 + attention, 9B, a base model", 8),))]
+                   recommended=(("ibm-fms/Bamba-9B", "Bamba 9B: Mamba-2 + attention; a base model", 4),))]

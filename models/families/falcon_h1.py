@@ -65,6 +65,5 @@ _FALCON_H1_NAMES = name_table(r"""
 
 FAMILIES = [Family("FalconH1ForCausalLM", "falcon_h1", parse_falcon_h1, _FALCON_H1_NAMES,
                    layout="attention and Mamba-2 side by side in every layer (Falcon-H1)", rank=7,
-                   recommended=(("tiiuae/Falcon-H1-0.5B-Instruct",
-                                  "Falcon-H1: attention and Mamba-2 in parallel, 0.5B, chat template", 5),
-                                ("tiiuae/Falcon-H1-1.5B-Instruct", "Falcon-H1, 1.5B, chat template", 6),))]
+                   # recommended: none yet (no complete stored copy of a tiiuae Falcon-H1 config.json to check)
+                   )]

@@ -12,5 +12,5 @@ FAMILIES = [Family("FalconMambaForCausalLM", "falcon_mamba", parse_mamba, MAMBA_
                    layout="Mamba-1 layers with B/C/dt norms (Falcon-Mamba)", rank=1,
                    # the dt/B/C norms have no weights; an export may still carry dummy all-ones tensors
                    ignored_tensors=(r".*\.mixer\.(?:b|c|dt)_layernorm\.weight",),
-                   recommended=(("tiiuae/falcon-mamba-7b-instruct",
-                                  "Falcon-Mamba, pure SSM (no attention at all), chat template", 2),))]
+                   recommended=(("tiiuae/falcon-mamba-7b",
+                                  "Falcon-Mamba 7B, pure SSM (no attention at all); a base model", 3),))]

@@ -66,6 +66,5 @@ JAMBA_NAMES = name_table(r"""
 
 FAMILIES = [Family("JambaForCausalLM", "jamba", parse_jamba, JAMBA_NAMES,
                    layout="Mamba-1 + attention every few layers, MoE feed-forward (Jamba)", rank=3,
-                   recommended=(("ai21labs/AI21-Jamba2-3B",
-                                  "Jamba hybrid (Mamba + attention + MoE), 256K context, "
-                                  "chat template — the default", 1),))]
+                   recommended=(("ai21labs/Jamba-v0.1",
+                                  "Jamba: Mamba + attention + MoE, large (tens of GB); a base model", 5),))]

@@ -39,5 +39,5 @@ MAMBA_NAMES = name_table(r"""
 
 
 FAMILIES = [Family("MambaForCausalLM", "mamba", parse_mamba, MAMBA_NAMES, layout="Mamba-1 layers only", rank=0,
-                   recommended=(("state-spaces/mamba-130m-hf", "pure Mamba-1, tiny and fast for trying ssmdoc out; "
-                                 "a base model, no chat template", 3),))]
+                   recommended=(("state-spaces/mamba-130m-hf", "pure Mamba-1, 130M, trained at 2048 tokens; "
+                                 "a base model", 2),))]

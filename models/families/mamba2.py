@@ -44,4 +44,6 @@ def parse_mamba2(raw: dict, architecture: str) -> ModelConfig:
 
 
 FAMILIES = [Family("Mamba2ForCausalLM", "mamba2", parse_mamba2, MAMBA_NAMES,  # Mamba's module names
-                   layout="Mamba-2 (SSD) layers only", rank=2)]
+                   layout="Mamba-2 (SSD) layers only", rank=2,
+                   recommended=(("AntonV/mamba2-130m-hf", "pure Mamba-2, 130M: tiny and fast for trying ssmdoc out; "
+                                 "a base model", 1),))]

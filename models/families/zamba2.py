@@ -114,5 +114,5 @@ def zamba2_names(config: ModelConfig) -> list[tuple[str, str]]:
 
 FAMILIES = [Family("Zamba2ForCausalLM", "zamba2", parse_zamba2, zamba2_names,
                    layout="Mamba-2 + shared attention blocks reused across depths (Zamba2)", rank=8,
-                   recommended=(("Zyphra/Zamba2-1.2B-instruct",
-                                  "Zamba2: Mamba-2 + shared attention blocks, 1.2B, chat template", 7),))]
+                   recommended=(("Zyphra/Zamba2-2.7B-Instruct-v2",
+                                  "Zamba2 2.7B: Mamba-2 + shared attention blocks, chat template", 6),))]

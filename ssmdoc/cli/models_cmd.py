@@ -24,7 +24,7 @@ def _cached_architecture(snapshot) -> str:
 
 def models_info() -> dict:
     """Everything `ssmdoc models` shows, as data (also its --json output)."""
-    from ssmdoc.hub import DEFAULT_MODEL, cached_models, recommended_models
+    from ssmdoc.hub import CONFIG_CHECKED, DEFAULT_MODEL, cached_models, recommended_models
     from ssmdoc.models.families import all_families
 
     cached = cached_models()
@@ -32,8 +32,10 @@ def models_info() -> dict:
     return {
         "default": DEFAULT_MODEL,
         "architectures": [{"architecture": f.architecture, "layers": f.layout} for f in all_families()],
+        "default_config_checked": CONFIG_CHECKED.get(DEFAULT_MODEL),
         "recommended": [
-            {"repo_id": repo, "note": note, "cached": repo in cached_ids} for repo, note in recommended_models()
+            {"repo_id": repo, "note": note, "cached": repo in cached_ids, "config_checked": CONFIG_CHECKED.get(repo)}
+            for repo, note in recommended_models()
         ],
         "cached": [
             {
@@ -80,13 +82,18 @@ def models(
         table.add_row(row["architecture"], row["layers"])
     console.print(table)
 
-    table = Table(title="Recommended checkpoints", title_justify="left")
+    table = Table(title="Recommended checkpoints (config.json checked against transformers)", title_justify="left")
     table.add_column("repo id")
     table.add_column("cached")
+    table.add_column("config checked")
     table.add_column("notes")
+    checked = {"exact": "yes", "partial": "yes (partial copy)", None: "no"}
     for row in info["recommended"]:
-        table.add_row(row["repo_id"], "yes" if row["cached"] else "no", row["note"])
+        table.add_row(row["repo_id"], "yes" if row["cached"] else "no", checked[row["config_checked"]], row["note"])
     console.print(table)
+    if info["default_config_checked"] is None:
+        console.print(f"The default model, {info['default']}, has not had its config checked this way.",
+                      markup=False, highlight=False)
 
     if not info["cached"]:
         console.print(f"No models in the local cache ({hub_cache_dir()}).", markup=False, highlight=False)

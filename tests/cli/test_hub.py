@@ -105,7 +105,8 @@ def test_models_command_lists_architectures_recommendations_and_the_cache(empty_
     info = json.loads(result.stdout)
     assert {"MambaForCausalLM", "JambaForCausalLM"} <= {a["architecture"] for a in info["architectures"]}
     assert info["default"] == DEFAULT_MODEL
-    assert {r["repo_id"]: r["cached"] for r in info["recommended"]}[DEFAULT_MODEL] is False
+    assert info["recommended"] and not any(r["cached"] for r in info["recommended"])
+    assert {r["config_checked"] for r in info["recommended"]} <= {"exact", "partial"}
     (cached,) = info["cached"]
     assert cached["repo_id"] == "org/tiny-mamba" and cached["architecture"] == "MambaForCausalLM"
     table = CliRunner().invoke(app, ["models"])

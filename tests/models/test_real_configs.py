@@ -93,3 +93,15 @@ def test_falcon_mamba_7b_reads_its_stored_intermediate_size():
     assert config.ssm_inner_size == 8192  # not expand 16 x 4096
     # 64 layers x 8192 x 16 float32: 32 MiB of SSM state, not 8x that
     assert estimate_state_bytes(config, 1, "bfloat16")["ssm"] == 64 * 8192 * 16 * 4
+
+
+def test_hub_recommends_only_checkpoints_whose_config_is_a_fixture():
+    from ssmdoc.hub import CONFIG_CHECKED, recommended_models
+
+    assert recommended_models()
+    for repo, _ in recommended_models():
+        directory = REAL / repo.replace("/", "__")
+        assert (directory / "config.json").is_file(), repo
+        sources = (directory / "SOURCES").read_text(encoding="utf-8")
+        assert ("PARTIAL" in sources) == (CONFIG_CHECKED[repo] == "partial"), repo
+        assert directory.name not in REFUSED
