@@ -59,27 +59,25 @@ def hf_side(raw: dict) -> HFSide:
 
 def ssmdoc_view(config) -> dict:
     """The scalars of ssmdoc's parsed config the comparison reads, under neutral names."""
+    a, s, m, e, x = config.attention, config.ssm, config.mlp, config.moe, config.multipliers
     return dict(
-        layers=[(s.mixer, s.ffn, s.shared_block is not None) for s in config.layers],
+        layers=[(spec.mixer, spec.ffn, spec.shared_block is not None) for spec in config.layers],
         tie=config.tie_word_embeddings, bos=config.bos_token_id, eos=list(config.eos_token_ids),
         pad=config.pad_token_id, norm_eps=config.norm_eps, max_context=config.max_context,
-        ssm_state=config.ssm_state_size, ssm_inner=config.ssm_inner_size, conv_kernel=config.conv_kernel,
-        ssm_activation=config.ssm_activation, dt_rank=config.time_step_rank, bcdt_eps=config.bcdt_norm_eps,
-        ssm_heads=config.ssm_num_heads, ssm_head_dim=config.ssm_head_dim, ssm_groups=config.ssm_n_groups,
-        chunk=config.ssm_chunk_size, dt_limit=tuple(config.time_step_limit),
-        ssm_norm_group=config.ssm_norm_group_size,
-        ssm_norm_eps=config.ssm_norm_eps if config.ssm_norm_eps is not None else config.norm_eps,
-        heads=config.num_attention_heads, kv_heads=config.num_key_value_heads, head_dim=config.head_dim,
-        scale=config.attention_scale if config.attention_scale is not None else (config.head_dim or 1) ** -0.5,
-        rope_theta=config.rope_theta, rotary_dims=int(config.head_dim * config.partial_rotary_factor),
-        mlp_act=config.mlp_activation, experts=config.num_experts, top_k=config.num_experts_per_tok,
-        moe=(config.moe_n_group, config.moe_topk_group, config.moe_norm_topk, config.moe_routed_scaling),
-        embedding_multiplier=config.embedding_multiplier, residual_multiplier=config.residual_multiplier,
-        logits_scaling=config.logits_scaling, key_multiplier=config.key_multiplier,
-        branch_multipliers=(config.attention_in_multiplier, config.attention_out_multiplier,
-                            config.ssm_in_multiplier, config.ssm_out_multiplier),
-        ssm_multipliers=tuple(config.ssm_multipliers), mlp_multipliers=tuple(config.mlp_multipliers),
-        ssm_norm=config.ssm_norm, adapters=(config.shared_attention_adapter, config.adapter_rank),
+        ssm_state=s.state_size, ssm_inner=s.inner_size, conv_kernel=s.conv_kernel,
+        ssm_activation=s.activation, dt_rank=s.time_step_rank, bcdt_eps=s.bcdt_norm_eps,
+        ssm_heads=s.num_heads, ssm_head_dim=s.head_dim, ssm_groups=s.n_groups,
+        chunk=s.chunk_size, dt_limit=tuple(s.time_step_limit), ssm_norm_group=s.norm_group_size,
+        ssm_norm_eps=s.norm_eps if s.norm_eps is not None else config.norm_eps,
+        heads=a.num_heads, kv_heads=a.num_kv_heads, head_dim=a.head_dim,
+        scale=a.scale if a.scale is not None else (a.head_dim or 1) ** -0.5,
+        rope_theta=a.rope_theta, rotary_dims=int(a.head_dim * a.partial_rotary_factor),
+        mlp_act=m.activation, experts=e.num_experts, top_k=e.num_experts_per_tok,
+        moe=(e.n_group, e.topk_group, e.norm_topk, e.routed_scaling),
+        embedding_multiplier=x.embedding, residual_multiplier=x.residual, logits_scaling=x.logits_scaling,
+        key_multiplier=x.key, branch_multipliers=(x.attention_in, x.attention_out, x.ssm_in, x.ssm_out),
+        ssm_multipliers=tuple(x.ssm), mlp_multipliers=tuple(x.mlp),
+        ssm_norm=s.norm, adapters=(a.shared_adapter, a.adapter_rank),
     )
 
 

@@ -83,14 +83,14 @@ def test_configs_only_transformers_refuses_still_shape_consistently(name):
     with pytest.raises(StrictDataclassError):
         hf_side(raw)
     config = parse_config(raw)
-    assert config.ssm_num_heads * config.ssm_head_dim == config.ssm_inner_size
+    assert config.ssm.num_heads * config.ssm.head_dim == config.ssm.inner_size
 
 
 def test_falcon_mamba_7b_reads_its_stored_intermediate_size():
     from ssmdoc.models import estimate_state_bytes, parse_config
 
     config = parse_config(_raw("tiiuae__falcon-mamba-7b"))
-    assert config.ssm_inner_size == 8192  # not expand 16 x 4096
+    assert config.ssm.inner_size == 8192  # not expand 16 x 4096
     # 64 layers x 8192 x 16 float32: 32 MiB of SSM state, not 8x that
     assert estimate_state_bytes(config, 1, "bfloat16")["ssm"] == 64 * 8192 * 16 * 4
 
