@@ -58,6 +58,7 @@ class ModelInfo:
     dtype: str
     state_bytes: dict[str, int]  # {"ssm", "conv", "kv"} after reading all the input tokens
     transformer_kv_bytes: int  # the KV cache an all-attention model of the same shape would need
+    context_source: str = "unknown"  # where max_context comes from: config, known, --context, unknown
 
     @property
     def state_total(self) -> int:
@@ -83,6 +84,7 @@ class InspectResult:
                 "architecture": m.architecture,
                 "layers": m.layers,
                 "max_context": m.max_context,
+                "context_source": m.context_source,
                 "dtype": m.dtype,
                 "state_bytes": m.state_bytes,
                 "state_total_bytes": m.state_total,
@@ -130,6 +132,7 @@ def inspect_inputs(
     options: IngestOptions | None = None,
     model: str | None = None,
     stdin: BinaryIO | None = None,
+    context: int | None = None,
 ) -> InspectResult:
     """Reads every input as a run would, counts its tokens and, with a model, sizes the state.
 
@@ -159,7 +162,7 @@ def inspect_inputs(
         _place(tree, segment, count(segment.text))
     result = InspectResult(list(inputs), tree, tree.tokens, counter, exact, stats)
     if config is not None:
-        result.model = _model_info(model, path, config, tree.tokens)
+        result.model = _model_info(model, path, config, tree.tokens, context)
     return result
 
 
@@ -174,12 +177,15 @@ def _tokenizer(path: Path, options: IngestOptions):
         return None
 
 
-def _model_info(name: str, path: Path, config, n_tokens: int) -> ModelInfo:
+def _model_info(name: str, path: Path, config, n_tokens: int, context: int | None = None) -> ModelInfo:
     from ssmdoc.models import estimate_state_bytes, transformer_kv_equivalent_bytes
 
     from ssmdoc.models.checkpoint import checkpoint_dtype
 
+    from ssmdoc.models.context import context_limit, repo_id_of
+
     dtype = checkpoint_dtype(path)
+    limit = context_limit(config, repo_id_of(name) or repo_id_of(path), context)
     layers: dict[str, int] = {}
     for spec in config.layers:
         layers[spec.mixer] = layers.get(spec.mixer, 0) + 1
@@ -187,7 +193,8 @@ def _model_info(name: str, path: Path, config, n_tokens: int) -> ModelInfo:
         name=name,
         architecture=config.architecture,
         layers=layers,
-        max_context=config.max_context,
+        max_context=limit.tokens,
+        context_source=limit.source,
         dtype=dtype,
         state_bytes=dict(estimate_state_bytes(config, n_tokens, dtype)),
         transformer_kv_bytes=int(transformer_kv_equivalent_bytes(config, n_tokens, dtype)),

@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, field
 @dataclass
 class Report:
     input_tokens: int = 0  # document tokens read (all sources, all windows); prompts not included
-    model_context_tokens: int | None = None  # the model's max_context; None = no limit known
+    model_context_tokens: int | None = None  # the context planned with; None = unknown (never "unlimited")
+    # where that number comes from: "config" (config.json), "known" (a release's documented training length),
+    # "--context" (the user's), "unknown"
+    model_context_source: str = "unknown"
     strategy: str = "stream"  # what actually ran: "stream" or "map-reduce"
     chunks: int = 0  # document chunks fed to the model
     chunk_tokens: int = 0  # the chunk size asked for (the last chunk of each window may be shorter)
@@ -83,7 +86,9 @@ def render_report(report: Report, console=None) -> None:
     table = Table(title="ssmdoc report", show_header=False, title_justify="left", box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    context = "unlimited" if report.model_context_tokens is None else f"{report.model_context_tokens:,}"
+    context = ("unknown" if report.model_context_tokens is None else f"{report.model_context_tokens:,}"
+               + {"config": "  (config.json)", "known": "  (known training length)",
+                  "--context": "  (--context)"}.get(report.model_context_source, ""))
     rows = [
         ("input tokens", f"{report.input_tokens:,}"),
         ("model context", context),

@@ -35,13 +35,24 @@ StrategyOpt = Annotated[
     ),
 ]
 MaxNewOpt = Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest answer, in tokens.")]
-TempOpt = Annotated[float, typer.Option("--temperature", min=0.0, help="0 is greedy (deterministic).")]
-TopPOpt = Annotated[float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling threshold.")]
+_SHIPPED = " Default: the checkpoint's generation_config.json (greedy when it ships none)."
+TempOpt = Annotated[float | None, typer.Option("--temperature", min=0.0, show_default=False,
+                                               help="0 is greedy (deterministic)." + _SHIPPED)]
+TopPOpt = Annotated[float | None, typer.Option("--top-p", min=0.0, max=1.0, show_default=False,
+                                               help="Nucleus sampling threshold." + _SHIPPED)]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Sampling seed, for repeatable sampling.")]
-TopKOpt = Annotated[int, typer.Option("--top-k", min=0, help="Sample only from the K most likely tokens (0: off).")]
+TopKOpt = Annotated[int | None, typer.Option("--top-k", min=0, show_default=False,
+                                             help="Sample only from the K most likely tokens (0: off)." + _SHIPPED)]
 RepetitionPenaltyOpt = Annotated[
-    float,
-    typer.Option("--repetition-penalty", min=0.0, help="Penalise tokens already generated (1: off; >1 less repetition)."),
+    float | None,
+    typer.Option("--repetition-penalty", min=0.0, show_default=False,
+                 help="Penalise tokens already generated (1: off; >1 less repetition)." + _SHIPPED),
+]
+ContextOpt = Annotated[
+    int | None,
+    typer.Option("--context", min=1, show_default=False,
+                 help="The model's context length in tokens, when its config.json states none (or to plan with a "
+                      "shorter one); --strategy auto reads by windows of this size past it."),
 ]
 StopOpt = Annotated[
     list[str] | None, typer.Option("--stop", help="End the answer where this text starts (repeatable).")
@@ -71,11 +82,14 @@ def ingest_options(password, layout, include, exclude, max_file_bytes):
                          exclude=tuple(exclude or ()), max_file_bytes=max_file_bytes)
 
 
+# temperature, top_p, top_k, repetition_penalty: None = the checkpoint's generation_config.json (greedy if none)
 DEFAULTS = dict(model=DEFAULT_MODEL, device="auto", dtype="auto", chunk_tokens=2048, strategy="auto",
-                max_new_tokens=512, temperature=0.0, top_p=1.0, top_k=0, repetition_penalty=1.0, max_file_bytes=1 << 20)
+                max_new_tokens=512, temperature=None, top_p=None, top_k=None, repetition_penalty=None,
+                max_file_bytes=1 << 20)
 
 
-def gen_options(max_new_tokens, temperature, top_p, seed, top_k=0, repetition_penalty=1.0, stop=None):
+def gen_options(max_new_tokens, temperature=None, top_p=None, seed=None, top_k=None, repetition_penalty=None,
+                stop=None):
     from ssmdoc.pipeline import GenOptions
 
     return GenOptions(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, tuple(stop or ()))
@@ -148,7 +162,7 @@ class Progress:
         )
 
 
-def load(model: str, device: str, dtype: str, quiet: bool):
+def load(model: str, device: str, dtype: str, quiet: bool, context: int | None = None):
     """Load the engine, with a spinner on a terminal (a multi-GB checkpoint takes a while).
 
     A download, if any, comes first and shows its own progress bars (on a terminal, unless --quiet)."""
@@ -160,7 +174,9 @@ def load(model: str, device: str, dtype: str, quiet: bool):
     path = resolve_checkpoint(model, progress=False if quiet else None)
     with Progress(not quiet).show(f"loading {model} ..."):
         # the name as the user gave it (the JSON's "model"), not the cache path
-        return load_engine(model, device=device, dtype=dtype, path=path)
+        engine = load_engine(model, device=device, dtype=dtype, path=path)
+    engine.context_override = context
+    return engine
 
 
 def finish(result, json_out: bool, quiet: bool) -> None:

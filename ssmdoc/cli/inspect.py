@@ -9,6 +9,7 @@ import typer
 from ssmdoc.cli import app
 from ssmdoc.cli.common import (
     DEFAULTS,
+    ContextOpt,
     DebugOpt,
     ExcludeOpt,
     IncludeOpt,
@@ -73,11 +74,13 @@ def _render(result, depth: int) -> None:
         return
     if model.max_context:
         fraction = total / model.max_context
-        summary += f", {100 * fraction:.1f}% of {model.name}'s {model.max_context:,}-token context"
+        why = {"config": "from config.json", "known": "its known training length",
+               "--context": "set with --context"}.get(model.context_source, model.context_source)
+        summary += f", {100 * fraction:.1f}% of {model.name}'s {model.max_context:,}-token context ({why})"
         if fraction > 1:
-            summary += " (more than it was trained on; ssmdoc streams it anyway)"
+            summary += " (more than it was trained on; --strategy auto reads it by windows)"
     else:
-        summary += f"; {model.name} states no context limit"
+        summary += f"; {model.name}'s context is unknown: its config.json states none (give one with --context N)"
     say(summary)
     layers = ", ".join(f"{count} {kind}" for kind, count in model.layers.items())
     parts = " + ".join(f"{key} {_fmt_bytes(value)}" for key, value in model.state_bytes.items())
@@ -105,6 +108,7 @@ def inspect(
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
+    context: ContextOpt = None,
     debug: DebugOpt = False,  # read by the error boundary in ssmdoc.cli
 ) -> None:
     """Count what INPUT... holds in tokens, per source and directory, without running the model.
@@ -118,7 +122,7 @@ def inspect(
     from ssmdoc.inspect import inspect_inputs
 
     options = ingest_options(password, layout, include, exclude, max_file_bytes)
-    result = inspect_inputs(inputs, options, model=model)
+    result = inspect_inputs(inputs, options, model=model, context=context)
     if as_json:
         typer.echo(result.to_json())
     else:

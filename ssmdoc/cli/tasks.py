@@ -12,6 +12,7 @@ from ssmdoc.cli import app
 from ssmdoc.cli.common import (
     DEFAULTS,
     ChunkOpt,
+    ContextOpt,
     DebugOpt,
     DeviceOpt,
     DtypeOpt,
@@ -55,14 +56,14 @@ def _model_named(ctx: typer.Context) -> bool:
 
 
 def _document_task(ctx, task, inputs, model, device, dtype, options, json_out, quiet, save=None,
-                   ingest=None) -> None:
+                   ingest=None, context=None) -> None:
     from ssmdoc.ingest import iter_segments
     from ssmdoc.pipeline import read, respond
     from ssmdoc.pipeline.saved import check_save, hashed, resume, save_reading, state_file_input
 
     state_file = state_file_input(inputs)
     if state_file is not None:
-        reading, engine = resume(state_file, task, lambda name, kind: load(name, device, kind, quiet),
+        reading, engine = resume(state_file, task, lambda name, kind: load(name, device, kind, quiet, context),
                                  model=model if _model_named(ctx) else None, dtype=dtype)
         if save:
             warn("--save ignored: the input is a saved state already")
@@ -71,7 +72,7 @@ def _document_task(ctx, task, inputs, model, device, dtype, options, json_out, q
             check_save(options)  # before anything is read
         records: dict = {}
         segments = iter_segments(inputs, options=ingest)  # checks every input now: a typo must not wait for a model to load
-        engine = load(model, device, dtype, quiet)
+        engine = load(model, device, dtype, quiet, context)
         progress = Progress(not quiet)
         with progress.show("reading ..."):
             reading = read(engine, hashed(segments, records) if save else segments, task, options,
@@ -100,6 +101,7 @@ def summarize(
     dtype: DtypeOpt = DEFAULTS["dtype"],
     chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
     strategy: StrategyOpt = DEFAULTS["strategy"],
+    context: ContextOpt = None,
     max_new_tokens: MaxNewOpt = DEFAULTS["max_new_tokens"],
     temperature: TempOpt = DEFAULTS["temperature"],
     top_p: TopPOpt = DEFAULTS["top_p"],
@@ -138,7 +140,7 @@ def summarize(
     options = RunOptions(chunk_tokens, strategy,
                          gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
     _document_task(ctx, Task("summarize"), inputs, model, device, dtype, options, json_out, quiet, save,
-                   ingest_options(password, layout, include, exclude, max_file_bytes))
+                   ingest_options(password, layout, include, exclude, max_file_bytes), context)
 
 
 @app.command()
@@ -151,6 +153,7 @@ def ask(
     dtype: DtypeOpt = DEFAULTS["dtype"],
     chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
     strategy: StrategyOpt = DEFAULTS["strategy"],
+    context: ContextOpt = None,
     max_new_tokens: MaxNewOpt = DEFAULTS["max_new_tokens"],
     temperature: TempOpt = DEFAULTS["temperature"],
     top_p: TopPOpt = DEFAULTS["top_p"],
@@ -191,7 +194,7 @@ def ask(
     options = RunOptions(chunk_tokens, strategy,
                          gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
     _document_task(ctx, Task("ask", question), inputs, model, device, dtype, options, json_out, quiet, save,
-                   ingest_options(password, layout, include, exclude, max_file_bytes))
+                   ingest_options(password, layout, include, exclude, max_file_bytes), context)
 
 
 class _TextDigests:
@@ -236,6 +239,7 @@ def watch(
     device: DeviceOpt = DEFAULTS["device"],
     dtype: DtypeOpt = DEFAULTS["dtype"],
     chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
+    context: ContextOpt = None,
     max_new_tokens: MaxNewOpt = 256,
     temperature: TempOpt = DEFAULTS["temperature"],
     top_p: TopPOpt = DEFAULTS["top_p"],
@@ -272,7 +276,7 @@ def watch(
         warn("no --every or --interval: only the final summary will be printed, at EOF or Ctrl-C")
     options = WatchOptions(every, interval, window, chunk_tokens,
                            gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
-    engine = load(model, device, dtype, quiet)
+    engine = load(model, device, dtype, quiet, context)
     sink = _JsonDigests() if json_out else _TextDigests()
     result = run_watch(engine, sys.stdin.buffer, options, on_digest=sink.on_digest, on_text=sink.on_text)
     if result.read_interrupted:

@@ -10,28 +10,38 @@ from ssmdoc.pipeline.engine import Engine, Meter, feed
 from ssmdoc.report import Report
 
 
+_SAMPLING = ("temperature", "top_p", "top_k", "repetition_penalty")
+_GREEDY = dict(temperature=0.0, top_p=1.0, top_k=0, repetition_penalty=1.0)
+
+
 @dataclass
 class GenOptions:
-    """Sampling as the user asked for it (temperature 0 is greedy); see ssmdoc.models.generate."""
+    """Sampling as the user asked for it (temperature 0 is greedy); see ssmdoc.models.generate. A sampling
+    setting left None takes the checkpoint's (generation_config.json, as transformers' generate() reads it:
+    ssmdoc.models.generation_defaults), greedy when it ships none."""
 
     max_new_tokens: int = 512
-    temperature: float = 0.0
-    top_p: float = 1.0
+    temperature: float | None = None
+    top_p: float | None = None
     seed: int | None = None
-    top_k: int = 0  # 0: off
-    repetition_penalty: float = 1.0  # 1: off
+    top_k: int | None = None  # 0: off
+    repetition_penalty: float | None = None  # 1: off
     stop: tuple[str, ...] = ()  # stop strings: the answer ends where one starts
 
     def __post_init__(self):
         self.stop = tuple(self.stop)
         self.config()  # checked now, not after an hour of reading: GenerationError for bad values
 
-    def config(self, eos_token_ids=()):
+    def sampling(self, defaults=None) -> dict:
+        """The sampling settings to use: the user's, else the checkpoint's `defaults`, else greedy."""
+        shipped = defaults.sampling() if defaults is not None else _GREEDY
+        return {k: getattr(self, k) if getattr(self, k) is not None else shipped[k] for k in _SAMPLING}
+
+    def config(self, eos_token_ids=(), defaults=None):
         from ssmdoc.models.generate import GenerationConfig
 
-        return GenerationConfig(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
-                                top_k=self.top_k, repetition_penalty=self.repetition_penalty, seed=self.seed,
-                                stop_strings=self.stop, eos_token_ids=tuple(eos_token_ids))
+        return GenerationConfig(max_new_tokens=self.max_new_tokens, seed=self.seed, stop_strings=self.stop,
+                                eos_token_ids=tuple(eos_token_ids), **self.sampling(defaults))
 
 
 @dataclass
@@ -61,7 +71,8 @@ def answer(
     assert suffix, "a task prompt always ends with at least one token"
     feed(engine, suffix[:-1], state, meter)
     tok = engine.tokenizer
-    config = gen.config(sorted(set(tok.eos_token_ids) | set(engine.config.eos_token_ids or [])))
+    config = gen.config(sorted(set(tok.eos_token_ids) | set(engine.config.eos_token_ids or [])),
+                        defaults=engine.generation)
     decoder = tok.decoder()
     pieces: list[str] = []
     ids: list[int] = []

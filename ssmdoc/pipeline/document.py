@@ -80,7 +80,7 @@ def _capacity(engine: Engine, task: Task, options: RunOptions) -> int | None:
         if options.strategy == "map-reduce":
             raise UsageError(
                 "--strategy map-reduce needs the model's context length, and this checkpoint states none",
-                "use --strategy stream (or auto)",
+                "give it with --context N (e.g. the length the model was trained at), or use --strategy stream",
             )
         return None
     whole, part = build_prompt(engine.tokenizer, task, "whole"), build_prompt(engine.tokenizer, task, "part")
@@ -107,7 +107,7 @@ def read(
 
     `one_window`: the reading is to be saved, so it must be one pass; StateFileError as soon as the input
     needs a second window (before anything is answered)."""
-    report = Report(model_context_tokens=engine.max_context, chunk_tokens=options.chunk_tokens)
+    report = Report(model_context_tokens=engine.max_context, model_context_source=engine.context.source, chunk_tokens=options.chunk_tokens)
     meter = Meter()
     prompt = build_prompt(engine.tokenizer, task, "whole")
     part_suffix = build_prompt(engine.tokenizer, task, "part").suffix

@@ -22,14 +22,31 @@ class Engine:
     path: Path  # the resolved checkpoint directory
     device: Any  # torch.device
     dtype: Any  # torch.dtype of the weights
+    context_override: int | None = None  # --context: the user's own context length
 
     @property
     def config(self):
         return self.model.config
 
     @property
+    def context(self):
+        """The context to plan with and where the number comes from (ssmdoc.models.context)."""
+        from ssmdoc.models.context import context_limit, repo_id_of
+
+        return context_limit(self.config, repo_id_of(self.name) or repo_id_of(self.path), self.context_override)
+
+    @property
     def max_context(self) -> int | None:
-        return self.model.config.max_context
+        return self.context.tokens
+
+    @property
+    def generation(self):
+        """The generation settings the checkpoint ships (used for what the user leaves unset)."""
+        from ssmdoc.models.generation_defaults import GenerationDefaults, read_generation_defaults
+
+        if self.path is None or not Path(self.path).is_dir():
+            return GenerationDefaults()
+        return read_generation_defaults(self.path)
 
 
 def resolve_device(device: str):

@@ -142,7 +142,7 @@ def load_reading(engine: Engine, path: str | os.PathLike, task: Task) -> Reading
     check_compatible(meta, weights_hash=weights_fingerprint(engine.path), dtype=_dtype_name(engine), path=path)
     state = InferenceState.from_tensors(engine.model, {k: t.to(engine.device) for k, t in tensors.items()},
                                         meta.seen_tokens)
-    report = Report(model_context_tokens=engine.max_context, chunk_tokens=meta.chunk_tokens,
+    report = Report(model_context_tokens=engine.max_context, model_context_source=engine.context.source, chunk_tokens=meta.chunk_tokens,
                     input_tokens=meta.token_count)
     report.resumed = {"state_file": str(path), "tokens": meta.token_count, "read_seconds": meta.read_seconds}
     report.note_state(state.nbytes())

@@ -71,7 +71,7 @@ def watch(
     """
     task = Task("watch")
     has_attention = any(spec.has_kv for spec in engine.config.layers)  # own or shared attention blocks
-    report = Report(model_context_tokens=engine.max_context, chunk_tokens=options.chunk_tokens)
+    report = Report(model_context_tokens=engine.max_context, model_context_source=engine.context.source, chunk_tokens=options.chunk_tokens)
     report.strategy = "sliding-window" if has_attention else "stream"
     report.kv_window = options.window if has_attention else None
     meter = Meter()

@@ -16,7 +16,7 @@ from ssmdoc.ingest import iter_segments
 from ssmdoc.models.tokenizer import Tokenizer
 
 REPORT_KEYS = {
-    "input_tokens", "model_context_tokens", "strategy", "chunks", "chunk_tokens", "state_bytes",
+    "input_tokens", "model_context_tokens", "model_context_source", "strategy", "chunks", "chunk_tokens", "state_bytes",
     "transformer_kv_equivalent_bytes", "weights_bytes", "peak_memory_bytes", "prefill_tokens_per_second",
     "decode_tokens_per_second", "elapsed_seconds",
 }  # peak_cuda_bytes too, on CUDA only
@@ -59,6 +59,7 @@ def test_summarize_a_pdf_streams_the_answer_and_reports_every_page(mamba_ckpt, e
     assert source["tokens"] == expected[source["address"]] == out["report"]["input_tokens"]
     assert out["report"]["strategy"] == "stream"  # a pure Mamba states no context limit
     assert out["report"]["model_context_tokens"] is None
+    assert out["report"]["model_context_source"] == "unknown"  # never "unlimited"
 
 
 def test_ask_over_a_repository_counts_each_file(jamba_ckpt, examples):
@@ -148,6 +149,7 @@ def test_map_reduce_reads_every_token_of_an_input_several_contexts_long(short_ja
                    input=text)
     report = out["report"]
     assert report["strategy"] == "map-reduce" and report["model_context_tokens"] == 320
+    assert report["model_context_source"] == "config"
     assert report["input_tokens"] == expected == out["sources"][0]["tokens"]
     assert report["chunks"] >= -(-expected // 64)  # chunks of at most 64 tokens, none left out
     # Forcing one pass over the same model reads the same tokens, says so, and warns about the context.
