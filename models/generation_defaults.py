@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ssmdoc.errors import ModelError
+from .errors import ModelError
 
 # transformers' GenerationConfig._get_default_generation_params for the settings ssmdoc implements
 _GLOBAL = {"do_sample": False, "temperature": 1.0, "top_k": 50, "top_p": 1.0, "repetition_penalty": 1.0}
