@@ -11,11 +11,12 @@ and the driver records it as failed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ssmdoc.errors import SsmdocError, UsageError
@@ -40,9 +41,17 @@ class Pool:
     gpus: float  # GPUs per replica
 
 
-@contextmanager
-def connect(address: str | None, quiet: bool, debug: bool) -> Iterator[object]:
-    """A local Ray started here and stopped on the way out, or (`address`) an existing cluster joined."""
+@contextlib.contextmanager
+def connect(address: str | None, debug: bool) -> Iterator[object]:
+    """A local Ray started here and stopped on the way out, or (`address`) an existing cluster joined.
+
+    While Ray runs, Python's stdout is stderr: Ray prints its error notices (a task failed and is retried)
+    on stdout, which belongs to our --json report."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield from _connect(address, debug)
+
+
+def _connect(address: str | None, debug: bool) -> Iterator[object]:
     ray = import_ray()
     if not debug:
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # the C++ core's log lines on our stderr

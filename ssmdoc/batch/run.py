@@ -126,6 +126,9 @@ def run_batch(
     Returns the summary; `summary.any_failed` says whether some document has only an error row."""
     options = options or BatchOptions()
     observer = observer or Observer()
+    from ssmdoc.batch.cluster import import_ray
+
+    import_ray()  # without Ray there is no batch: say so before hashing a single document
     _validate(options)
     names = expand_inputs(inputs)
     model, weights, replica_bytes = _checkpoint(options)
@@ -186,7 +189,7 @@ def _on_ray(work: list[Document], options: BatchOptions, model: str, replica_byt
         except OSError as exc:
             raise UsageError(f"cannot create --save-states {options.save_states}: {exc.strerror or exc}") from exc
     items = [{"id": i, "input": d.input, "content_hash": d.content_hash, "key": d.key} for i, d in enumerate(work)]
-    with connect(options.ray_address, quiet=True, debug=options.debug) as ray:
+    with connect(options.ray_address, debug=options.debug) as ray:
         pool = size_pool(ray, options.replicas, options.threads_per_replica, options.gpus_per_replica, len(work),
                          replica_bytes)
         summary.replicas = pool.replicas
