@@ -1,5 +1,6 @@
 """Nothing lost, nothing done twice: the driver SIGKILLed mid-batch, then resumed; a worker killed mid-document."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -19,7 +20,8 @@ from batch_helpers import (
     summarize_json,
 )
 
-pytestmark = [pytest.mark.xdist_group(RAY_GROUP), pytest.mark.slow]
+pytestmark = [pytest.mark.xdist_group(RAY_GROUP), pytest.mark.slow,
+              pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="the ray extra is not installed")]
 
 
 def _write_docs(root, n: int, lines: int) -> list[str]:

@@ -1,5 +1,6 @@
 """`ssmdoc batch` on a real local Ray: 20 documents on 2 replicas, each row what `summarize --json` prints."""
 
+import importlib.util
 import json
 import shutil
 
@@ -10,7 +11,8 @@ from typer.testing import CliRunner
 
 from ssmdoc.cli import app
 
-pytestmark = [pytest.mark.xdist_group(RAY_GROUP), pytest.mark.slow]
+pytestmark = [pytest.mark.xdist_group(RAY_GROUP), pytest.mark.slow,
+              pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="the ray extra is not installed")]
 
 MAX_NEW = "6"
 
