@@ -12,8 +12,6 @@ from typer.testing import CliRunner
 
 from ssmdoc.cli import app
 
-# One local Ray at a time: every test that starts one is in this xdist group (pyproject: --dist loadgroup).
-RAY_GROUP = "ray"
 
 
 def batch_env(**extra) -> dict:

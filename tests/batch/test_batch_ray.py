@@ -5,13 +5,13 @@ import json
 import shutil
 
 import pytest
-from batch_helpers import RAY_GROUP, assert_row_equals_summarize, rows, run_batch_cli, summarize_json
+from batch_helpers import assert_row_equals_summarize, rows, run_batch_cli, summarize_json
 from fixtures import make_pdf
 from typer.testing import CliRunner
 
 from ssmdoc.cli import app
 
-pytestmark = [pytest.mark.xdist_group(RAY_GROUP), pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_ray_at_a_time"),
               pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="the ray extra is not installed")]
 
 MAX_NEW = "6"
