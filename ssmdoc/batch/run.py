@@ -22,7 +22,7 @@ from ssmdoc.batch.documents import Document, document, expand_inputs
 from ssmdoc.batch.results import ResultsFile
 from ssmdoc.batch.summary import BatchSummary
 from ssmdoc.batch.worker import WorkerSpec
-from ssmdoc.errors import UsageError
+from ssmdoc.errors import SsmdocError, UsageError
 
 RUNTIME_BYTES = 768 << 20  # a replica's memory beyond its weights (torch, activations): a rough planning figure
 
@@ -77,6 +77,9 @@ def _validate(options: BatchOptions) -> None:
         raise UsageError("--threads-per-replica must be at least 1, --retries and --gpus-per-replica at least 0")
     if options.replicas is not None and options.replicas < 1:
         raise UsageError("--replicas must be at least 1")
+    if options.device == "cuda" and options.gpus_per_replica == 0:
+        raise UsageError("--device cuda, but the replicas are given no GPU (Ray hides GPUs from them)",
+                         "add --gpus-per-replica 1 (or a fraction, to share a GPU)")
     RunOptions(options.chunk_tokens, options.strategy,
                GenOptions(options.max_new_tokens, options.temperature, options.top_p, options.seed))
 
@@ -194,11 +197,19 @@ def _on_ray(work: list[Document], options: BatchOptions, model: str, replica_byt
                          replica_bytes)
         summary.replicas = pool.replicas
         returned: set[int] = set()
-        for item in stream_rows(ray, items, spec, pool, options.retries):
-            if item["id"] in returned:  # a retried task whose first attempt also returned: one row is enough
-                continue
-            returned.add(item["id"])
-            write(json.loads(item["row"]))
+        try:
+            for item in stream_rows(ray, items, spec, pool, options.retries):
+                if item["id"] in returned:  # a retried task whose first attempt also returned: one row is enough
+                    continue
+                returned.add(item["id"])
+                write(json.loads(item["row"]))
+        except Exception as exc:  # Ray gave up on the whole job (e.g. no replica could load the model)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise SsmdocError(
+                f"the Ray job stopped after {len(returned):,} of {len(work):,} documents: {type(exc).__name__}: "
+                f"{first}",
+                "the rows written so far are kept, and the same command resumes; --debug shows Ray's logs",
+            ) from exc
     lost = {"message": f"the worker process died while reading this document, {options.retries + 1} times "
                        "(killed, or out of memory)",
             "hint": "give each replica more memory (fewer --replicas, or --gpus-per-replica), or raise --retries"}

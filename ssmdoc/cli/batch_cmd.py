@@ -138,13 +138,16 @@ def batch(
 
         ssmdoc batch contracts/*.pdf --out summaries.jsonl
 
-        ssmdoc batch @manifest.txt --task ask --question "who may terminate?" --out answers.jsonl
+        ssmdoc batch @manifest.txt --out answers.jsonl \\
+            --task ask --question "who may terminate?"
 
-        ssmdoc batch repos/*/ --out repos.jsonl --replicas 2 --threads-per-replica 4 --save-states states/
+        ssmdoc batch repos/*/ --out repos.jsonl --replicas 2 \\
+            --threads-per-replica 4 --save-states states/
 
-        ssmdoc batch @all.txt --out r.jsonl --ray-address auto --gpus-per-replica 1   # on a Ray cluster
+        ssmdoc batch @all.txt --out r.jsonl --ray-address auto \\
+            --gpus-per-replica 1            # on a Ray cluster
 
-        ssmdoc ask states/<content-hash>.state "what changed?"   # a state saved by --save-states
+        ssmdoc ask states/HASH.state "what changed?"   # a saved state
     """
     from ssmdoc.batch import BatchOptions, render_summary, run_batch
     from ssmdoc.errors import SsmdocError

@@ -108,6 +108,7 @@ def test_without_ray_one_error_line_with_the_install_hint(tmp_path, mamba_ckpt):
     (["--task", "ask"], "--task ask needs --question"),
     (["--task", "translate"], "unknown --task"),
     (["--question", "why?"], "--question is for --task ask"),
+    (["--device", "cuda"], "add --gpus-per-replica"),
 ])
 def test_bad_task_options_are_one_error_line(tmp_path, mamba_ckpt, args, fragment):
     (tmp_path / "a.txt").write_text("hello\n")
