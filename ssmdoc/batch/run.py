@@ -1,9 +1,10 @@
 """`run_batch`: many documents through an actor pool on Ray, one row each in a JSONL file, resumable.
 
     from ssmdoc.batch import BatchOptions, run_batch
+    from ssmdoc.pipeline import GenOptions
 
     summary = run_batch(["contracts/a.pdf", "contracts/b.pdf", "repo/"], "results.jsonl",
-                        BatchOptions(model="ai21labs/AI21-Jamba2-3B", max_new_tokens=256))
+                        BatchOptions(model="ai21labs/AI21-Jamba2-3B", gen=GenOptions(max_new_tokens=256)))
     print(summary.to_dict())
 
 The driver (this process) does the bookkeeping: it hashes every document, skips those whose key already
@@ -13,6 +14,7 @@ an error row for each document no worker could finish. Workers never touch the r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -23,6 +25,8 @@ from ssmdoc.batch.results import ResultsFile
 from ssmdoc.batch.summary import BatchSummary
 from ssmdoc.batch.worker import WorkerSpec
 from ssmdoc.errors import SsmdocError, UsageError
+from ssmdoc.pipeline import GenOptions, RunOptions
+from ssmdoc.pipeline.saved import check_save
 
 RUNTIME_BYTES = 768 << 20  # a replica's memory beyond its weights (torch, activations): a rough planning figure
 
@@ -36,10 +40,7 @@ class BatchOptions:
     dtype: str = "auto"
     chunk_tokens: int = 2048
     strategy: str = "auto"
-    max_new_tokens: int = 512
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: int | None = None
+    gen: GenOptions = field(default_factory=GenOptions)  # max_new_tokens, temperature, top_p, seed, top_k, ...
     password: str | None = None
     layout: bool = False
     include: tuple[str, ...] = ()
@@ -65,8 +66,6 @@ class Observer:
 
 
 def _validate(options: BatchOptions) -> None:
-    from ssmdoc.pipeline import GenOptions, RunOptions
-
     if options.task not in ("summarize", "ask"):
         raise UsageError(f"unknown --task {options.task!r}", "use summarize or ask")
     if options.task == "ask" and not (options.question or "").strip():
@@ -80,8 +79,9 @@ def _validate(options: BatchOptions) -> None:
     if options.device == "cuda" and options.gpus_per_replica == 0:
         raise UsageError("--device cuda, but the replicas are given no GPU (Ray hides GPUs from them)",
                          "add --gpus-per-replica 1 (or a fraction, to share a GPU)")
-    RunOptions(options.chunk_tokens, options.strategy,
-               GenOptions(options.max_new_tokens, options.temperature, options.top_p, options.seed))
+    run = RunOptions(options.chunk_tokens, options.strategy, options.gen)
+    if options.save_states:
+        check_save(run)  # --strategy map-reduce leaves no single state to save
 
 
 def _checkpoint(options: BatchOptions) -> tuple[str, str, int]:
@@ -106,8 +106,8 @@ def _identity(options: BatchOptions, model: str, weights: str) -> dict:
     return {"task": options.task, "question": options.question, "model": model, "weights": weights,
             "dtype": options.dtype,
             "options": {k: getattr(options, k) for k in (
-                "chunk_tokens", "strategy", "max_new_tokens", "temperature", "top_p", "seed", "layout",
-                "include", "exclude", "max_file_bytes")}}
+                "chunk_tokens", "strategy", "layout", "include", "exclude", "max_file_bytes")},
+            "generation": dataclasses.asdict(options.gen)}
 
 
 def _error_row(doc: Document, options: BatchOptions, model: str, error: dict) -> dict:
@@ -180,8 +180,7 @@ def _on_ray(work: list[Document], options: BatchOptions, model: str, replica_byt
     spec = WorkerSpec(
         model=model, device=options.device, dtype=options.dtype, threads=options.threads_per_replica,
         task=options.task, question=options.question, chunk_tokens=options.chunk_tokens, strategy=options.strategy,
-        max_new_tokens=options.max_new_tokens, temperature=options.temperature, top_p=options.top_p,
-        seed=options.seed, cwd=os.getcwd(),
+        gen=options.gen, cwd=os.getcwd(),
         ingest={"password": options.password, "layout": options.layout, "include": tuple(options.include),
                 "exclude": tuple(options.exclude), "max_file_bytes": options.max_file_bytes},
         save_states=os.path.abspath(options.save_states) if options.save_states else None,

@@ -27,10 +27,7 @@ class WorkerSpec:
     question: str | None = None
     chunk_tokens: int = 2048
     strategy: str = "auto"
-    max_new_tokens: int = 512
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: int | None = None
+    gen: object = None  # ssmdoc.pipeline.GenOptions (None: its defaults)
     ingest: dict = field(default_factory=dict)  # IngestOptions fields (password, layout, include, ...)
     save_states: str | None = None  # absolute directory; on a cluster it must be shared by every node
     cwd: str | None = None  # the driver's directory: relative inputs are read from there
@@ -65,18 +62,18 @@ class DocumentWorker:
         from ssmdoc.errors import SsmdocError
         from ssmdoc.ingest import IngestOptions, iter_segments
         from ssmdoc.pipeline import GenOptions, RunOptions, Task, read, respond
+        from ssmdoc.pipeline.saved import hashed
 
         spec = self.spec
         head = {"input": doc["input"], "content_hash": doc["content_hash"], "key": doc["key"]}
         warnings: list[str] = []
         try:
-            options = RunOptions(spec.chunk_tokens, spec.strategy,
-                                 GenOptions(spec.max_new_tokens, spec.temperature, spec.top_p, spec.seed))
+            options = RunOptions(spec.chunk_tokens, spec.strategy, spec.gen or GenOptions())
             task = Task(spec.task, spec.question)
             segments = iter_segments([doc["input"]], options=IngestOptions(**spec.ingest, warn=warnings.append))
             records: dict = {}
             if spec.save_states:
-                segments = _hashed(segments, records)
+                segments = hashed(segments, records)
             reading = read(self.engine, segments, task, options)
             state_file = self._save(reading, records, doc["content_hash"], warnings) if spec.save_states else None
             result = respond(self.engine, reading, options, warn=warnings.append)
@@ -97,26 +94,15 @@ class DocumentWorker:
 
     def _save(self, reading, records: dict, content_hash: str, warnings: list[str]) -> str | None:
         from ssmdoc.errors import StateFileError
+        from ssmdoc.pipeline.saved import save_reading
 
         path = os.path.join(self.spec.save_states, f"{content_hash}.state")
         try:
-            _save_reading(self.engine, reading, path, records)
+            save_reading(self.engine, reading, path, records)
         except StateFileError as exc:  # a map-reduce reading has no single state: the row still gets its answer
             warnings.append(f"state not saved: {exc.message}")
             return None
         return path
-
-
-def _hashed(segments, records):
-    from ssmdoc.pipeline.saved import hashed
-
-    return hashed(segments, records)
-
-
-def _save_reading(engine, reading, path, records):
-    from ssmdoc.pipeline.saved import save_reading
-
-    return save_reading(engine, reading, path, records)
 
 
 def _identity(spec: WorkerSpec, model: str) -> dict:
