@@ -55,12 +55,13 @@ def _connect(address: str | None, debug: bool) -> Iterator[object]:
     ray = import_ray()
     if not debug:
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # the C++ core's log lines on our stderr
-    kwargs = dict(include_dashboard=False, log_to_driver=debug, logging_level=logging.INFO if debug else logging.ERROR,
-                  configure_logging=True)
+    kwargs = dict(log_to_driver=debug, logging_level=logging.INFO if debug else logging.ERROR)
     if address is None:
-        kwargs |= dict(address="local", object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+        kwargs |= dict(address="local", include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
         if os.environ.get("SSMDOC_RAY_NUM_CPUS"):  # lets tests (and cautious users) cap the local cluster
             kwargs["num_cpus"] = int(os.environ["SSMDOC_RAY_NUM_CPUS"])
+    elif address.startswith("ray://"):
+        kwargs = dict(address=address)  # Ray Client: other init arguments would be forwarded to the server's
     else:
         kwargs["address"] = address
     try:

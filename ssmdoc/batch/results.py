@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ssmdoc.errors import UsageError
+from ssmdoc.errors import SsmdocError, UsageError
 
 
 @dataclass
@@ -81,10 +81,14 @@ class ResultsFile:
         """One complete line, on disk before this returns."""
         data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
         view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
-        os.fsync(self.fd)
+        try:
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise SsmdocError(f"cannot write {self.path}: {exc.strerror or exc}",
+                              "free some space; the same command resumes where this one stopped") from exc
 
     def close(self) -> None:
         if self.fd >= 0:

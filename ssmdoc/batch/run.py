@@ -127,10 +127,10 @@ def run_batch(
     """Process every input (`@FILE`: a manifest) into `out`, skipping documents that already have a row.
 
     Returns the summary; `summary.any_failed` says whether some document has only an error row."""
-    options = options or BatchOptions()
-    observer = observer or Observer()
     from ssmdoc.batch.cluster import import_ray
 
+    options = options or BatchOptions()
+    observer = observer or Observer()
     import_ray()  # without Ray there is no batch: say so before hashing a single document
     _validate(options)
     names = expand_inputs(inputs)
@@ -196,19 +196,23 @@ def _on_ray(work: list[Document], options: BatchOptions, model: str, replica_byt
                          replica_bytes)
         summary.replicas = pool.replicas
         returned: set[int] = set()
-        try:
-            for item in stream_rows(ray, items, spec, pool, options.retries):
-                if item["id"] in returned:  # a retried task whose first attempt also returned: one row is enough
-                    continue
-                returned.add(item["id"])
-                write(json.loads(item["row"]))
-        except Exception as exc:  # Ray gave up on the whole job (e.g. no replica could load the model)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise SsmdocError(
-                f"the Ray job stopped after {len(returned):,} of {len(work):,} documents: {type(exc).__name__}: "
-                f"{first}",
-                "the rows written so far are kept, and the same command resumes; --debug shows Ray's logs",
-            ) from exc
+        rows = stream_rows(ray, items, spec, pool, options.retries)
+        while True:
+            try:
+                item = next(rows)
+            except StopIteration:
+                break
+            except Exception as exc:  # Ray gave up on the whole job (e.g. no replica could load the model)
+                first = (str(exc).strip().splitlines() or [""])[0]
+                raise SsmdocError(
+                    f"the Ray job stopped after {len(returned):,} of {len(work):,} documents: "
+                    f"{type(exc).__name__}: {first}",
+                    "the rows written so far are kept, and the same command resumes; --debug shows Ray's logs",
+                ) from exc
+            if item["id"] in returned:  # a retried task whose first attempt also returned: one row is enough
+                continue
+            returned.add(item["id"])
+            write(json.loads(item["row"]))
     lost = {"message": f"the worker process died while reading this document, {options.retries + 1} times "
                        "(killed, or out of memory)",
             "hint": "give each replica more memory (fewer --replicas, or --gpus-per-replica), or raise --retries"}
