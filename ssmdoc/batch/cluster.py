@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sys
 import warnings
 from collections.abc import Iterator
@@ -64,12 +65,16 @@ def _connect(address: str | None, debug: bool) -> Iterator[object]:
         kwargs = dict(address=address)  # Ray Client: other init arguments would be forwarded to the server's
     else:
         kwargs["address"] = address
+    if address is not None:
+        _reachable(address)
     try:
         ray.init(**kwargs)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise SsmdocError(f"cannot start or join {where}: {exc}",
-                          "check --ray-address (auto, HOST:PORT or ray://HOST:PORT)" if address else None) from exc
+                          "check --ray-address (auto, HOST:PORT or ray://HOST:PORT); a cluster with token "
+                          "authentication (Ray's default) also needs RAY_AUTH_MODE=token and its token "
+                          "(~/.ray/auth_token or RAY_AUTH_TOKEN)" if address else None) from exc
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = debug
@@ -80,6 +85,20 @@ def _connect(address: str | None, debug: bool) -> Iterator[object]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _reachable(address: str) -> None:
+    """HOST:PORT must accept a connection now: Ray itself retries an unreachable GCS for many minutes."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if address == "auto" or not host or not port.isdigit():
+        return  # `auto` (Ray finds the local cluster's address itself) or a form Ray will judge
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise SsmdocError(f"no Ray cluster answers at {address} ({exc.strerror or exc})",
+                          "start one with `ray start --head`, or check --ray-address (auto, HOST:PORT, "
+                          "ray://HOST:PORT)") from None
 
 
 def size_pool(ray, replicas: int | None, threads: int, gpus: float, documents: int, replica_bytes: int) -> Pool:

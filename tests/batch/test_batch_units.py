@@ -115,3 +115,12 @@ def test_bad_task_options_are_one_error_line(tmp_path, mamba_ckpt, args, fragmen
     result = CliRunner().invoke(app, ["batch", str(tmp_path / "a.txt"), "--out", str(tmp_path / "r.jsonl"),
                                       "--model", str(mamba_ckpt), *args])
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and fragment in result.stderr
+
+
+def test_a_ray_address_that_does_not_answer_is_one_error_line_at_once(tmp_path, mamba_ckpt):
+    (tmp_path / "a.txt").write_text("hello\n")
+    result = CliRunner().invoke(app, ["batch", str(tmp_path / "a.txt"), "--out", str(tmp_path / "r.jsonl"),
+                                      "--model", str(mamba_ckpt), "--ray-address", "127.0.0.1:1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: no Ray cluster answers at 127.0.0.1:1")
+    assert (tmp_path / "r.jsonl").read_text() == ""  # nothing written, nothing lost
