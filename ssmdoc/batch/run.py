@@ -40,6 +40,7 @@ class BatchOptions:
     dtype: str = "auto"
     chunk_tokens: int = 2048
     strategy: str = "auto"
+    context: int | None = None  # --context: the model's context length when its config states none
     gen: GenOptions = field(default_factory=GenOptions)  # max_new_tokens, temperature, top_p, seed, top_k, ...
     password: str | None = None
     layout: bool = False
@@ -84,12 +85,14 @@ def _validate(options: BatchOptions) -> None:
         check_save(run)  # --strategy map-reduce leaves no single state to save
 
 
-def _checkpoint(options: BatchOptions) -> tuple[str, str, int]:
-    """(model name, weights fingerprint, rough bytes per replica), checked here before any worker starts."""
+def _checkpoint(options: BatchOptions) -> tuple[str, dict, int]:
+    """(model name, what identifies it in a row's key, rough bytes per replica), checked here before any
+    worker starts."""
     import torch
 
     from ssmdoc.hub import DEFAULT_MODEL, resolve_checkpoint
     from ssmdoc.models import load_config
+    from ssmdoc.models.generation_defaults import read_generation_defaults
     from ssmdoc.pipeline.engine import resolve_dtype
     from ssmdoc.statefile import weights_fingerprint
 
@@ -98,15 +101,17 @@ def _checkpoint(options: BatchOptions) -> tuple[str, str, int]:
     path = resolve_checkpoint(model, progress=False)
     load_config(path)  # an unsupported or damaged checkpoint fails here, once, not in every replica
     weights = sum(p.stat().st_size for p in path.glob("*.safetensors"))
-    return model, weights_fingerprint(path), weights + RUNTIME_BYTES
+    # Sampling left unset takes the checkpoint's generation_config.json: the key holds what will be used.
+    sampling = options.gen.sampling(read_generation_defaults(path))
+    return model, {"weights": weights_fingerprint(path), "sampling": sampling}, weights + RUNTIME_BYTES
 
 
-def _identity(options: BatchOptions, model: str, weights: str) -> dict:
+def _identity(options: BatchOptions, model: str, checkpoint: dict) -> dict:
     """Everything besides the document's content that decides its row: the rest of the resume key."""
-    return {"task": options.task, "question": options.question, "model": model, "weights": weights,
+    return {"task": options.task, "question": options.question, "model": model, **checkpoint,
             "dtype": options.dtype,
             "options": {k: getattr(options, k) for k in (
-                "chunk_tokens", "strategy", "layout", "include", "exclude", "max_file_bytes")},
+                "chunk_tokens", "strategy", "context", "layout", "include", "exclude", "max_file_bytes")},
             "generation": dataclasses.asdict(options.gen)}
 
 
@@ -134,8 +139,8 @@ def run_batch(
     import_ray()  # without Ray there is no batch: say so before hashing a single document
     _validate(options)
     names = expand_inputs(inputs)
-    model, weights, replica_bytes = _checkpoint(options)
-    identity = _identity(options, model, weights)
+    model, checkpoint, replica_bytes = _checkpoint(options)
+    identity = _identity(options, model, checkpoint)
     results = ResultsFile(out, options.warn)
     try:
         return _run(names, results, options, observer, model, identity, replica_bytes)
@@ -180,7 +185,7 @@ def _on_ray(work: list[Document], options: BatchOptions, model: str, replica_byt
     spec = WorkerSpec(
         model=model, device=options.device, dtype=options.dtype, threads=options.threads_per_replica,
         task=options.task, question=options.question, chunk_tokens=options.chunk_tokens, strategy=options.strategy,
-        gen=options.gen, cwd=os.getcwd(),
+        context=options.context, gen=options.gen, cwd=os.getcwd(),
         ingest={"password": options.password, "layout": options.layout, "include": tuple(options.include),
                 "exclude": tuple(options.exclude), "max_file_bytes": options.max_file_bytes},
         save_states=os.path.abspath(options.save_states) if options.save_states else None,

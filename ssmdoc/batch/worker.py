@@ -27,6 +27,7 @@ class WorkerSpec:
     question: str | None = None
     chunk_tokens: int = 2048
     strategy: str = "auto"
+    context: int | None = None  # --context, for a model whose config states none
     gen: object = None  # ssmdoc.pipeline.GenOptions (None: its defaults)
     ingest: dict = field(default_factory=dict)  # IngestOptions fields (password, layout, include, ...)
     save_states: str | None = None  # absolute directory; on a cluster it must be shared by every node
@@ -45,6 +46,7 @@ class DocumentWorker:
         self.spec = spec
         self.engine = load_engine(spec.model, device=spec.device, dtype=spec.dtype, progress=False)
         self.engine.name = spec.model  # as the user named it, like `ssmdoc summarize` (the row's "model")
+        self.engine.context_override = spec.context
         self.worker = {"node": socket.gethostname(), "pid": os.getpid(), "replica": _replica_id()}
 
     def __call__(self, batch: dict) -> dict:

@@ -11,6 +11,7 @@ from ssmdoc.cli import app
 from ssmdoc.cli.common import (
     DEFAULTS,
     ChunkOpt,
+    ContextOpt,
     DebugOpt,
     DeviceOpt,
     DtypeOpt,
@@ -86,6 +87,7 @@ def batch(
     dtype: DtypeOpt = DEFAULTS["dtype"],
     chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
     strategy: StrategyOpt = DEFAULTS["strategy"],
+    context: ContextOpt = None,
     max_new_tokens: MaxNewOpt = DEFAULTS["max_new_tokens"],
     temperature: TempOpt = DEFAULTS["temperature"],
     top_p: TopPOpt = DEFAULTS["top_p"],
@@ -161,7 +163,7 @@ def batch(
 
     options = BatchOptions(
         task=task, question=question, model=model, device=device, dtype=dtype, chunk_tokens=chunk_tokens,
-        strategy=strategy, gen=gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop),
+        strategy=strategy, context=context, gen=gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop),
         password=password, layout=layout, include=tuple(include or ()), exclude=tuple(exclude or ()),
         max_file_bytes=max_file_bytes, replicas=replicas, threads_per_replica=threads_per_replica,
         gpus_per_replica=gpus_per_replica, ray_address=ray_address, retries=retries, retry_failed=retry_failed,
