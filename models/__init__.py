@@ -2,7 +2,7 @@
 Mamba-2 hybrids Bamba, Granite-4.0-H, Nemotron-H, Falcon-H1, Zamba2).
 
 Public names (docs/internals.md): load_config, parse_config, ModelConfig, LayerSpec, estimate_state_bytes,
-transformer_kv_equivalent_bytes, load_pretrained, HybridLM, InferenceState, and the errors in
+transformer_kv_equivalent_bytes, load_pretrained, HybridLM, InferenceState, set_threads, and the errors in
 ssmdoc.models.errors. Names are imported on first use, so that `ssmdoc.models.errors` (which the application
 imports at start-up) does not pull in torch.
 """
@@ -21,6 +21,7 @@ _EXPORTS = {
     "load_pretrained": "loader",
     "HybridLM": "model",
     "InferenceState": "state",
+    "set_threads": "threads",
     "EngineError": "errors",
     "ModelError": "errors",
     "StateMismatchError": "errors",

@@ -19,18 +19,28 @@ from .families import Family
 from .ffn import MoE
 from .model import HybridLM
 from .parsing import config_family, load_config
+from .stored import StoredTensor, read_header
+
 
 def _iter_tensors(files: list[Path]):
-    """(name, tensor) pairs, one at a time, so that loading never holds two copies of the weights."""
-    from safetensors import SafetensorError, safe_open
-
+    """(name, StoredTensor) pairs in file order, unread: load_state reads each into its parameter, so the
+    weights are resident once (see stored.py)."""
     for file in files:
         try:
-            with safe_open(str(file), framework="pt") as handle:
-                for name in handle.keys():
-                    yield name, handle.get_tensor(name)
-        except (SafetensorError, OSError) as exc:
+            tensors = read_header(file)
+        except (OSError, ValueError) as exc:
             raise ModelError(f"cannot read {file}: {exc}") from exc
+        for tensor in tensors:
+            yield tensor.name, tensor
+
+
+def _materialize(tensor) -> torch.Tensor:
+    if isinstance(tensor, StoredTensor):
+        try:
+            return tensor.read()
+        except OSError as exc:
+            raise ModelError(f"cannot read {tensor.path}: {exc}") from exc
+    return tensor
 
 
 def _targets(rules: "_Rules", name: str, tensor: torch.Tensor) -> list[tuple[str, int | None, torch.Tensor]]:
@@ -46,6 +56,8 @@ def _targets(rules: "_Rules", name: str, tensor: torch.Tensor) -> list[tuple[str
         return None
     if target == "-":  # a tensor the reference builds but never reads (e.g. an untied Zamba2 block's spare adapters)
         return []
+    if "|" in target or target.endswith("gate+up"):
+        tensor = _materialize(tensor)  # split below: read whole first
     if "|" in target:  # a fused (..., n x f, d) tensor: n equal slices along the output-feature dimension
         names = target.split("|")
         return [(t, None, part) for t, part in zip(names, tensor.chunk(len(names), dim=tensor.dim() - 2))]
@@ -92,7 +104,13 @@ def load_state(model: HybridLM, named_tensors) -> None:
                 raise ModelError(f"tensor {name} has shape {tuple(value.shape)}, the {config.architecture} "
                                  f"config implies {tuple(param.shape)}" + ("" if index is None else " (stacked)"))
             with torch.no_grad():
-                dest.copy_(value)
+                if isinstance(value, StoredTensor):
+                    try:
+                        value.read_into(dest)
+                    except OSError as exc:
+                        raise ModelError(f"cannot read {value.path}: {exc}") from exc
+                else:
+                    dest.copy_(value)
             filled.add(target if index is None else f"{target}[{index}]")
     missing = []
     for pname, param in params.items():

@@ -76,17 +76,19 @@ def resolve_dtype(dtype: str, device) -> Any:
 
 
 def load_engine(model: str, device: str = "auto", dtype: str = "auto", progress: bool | None = None,
-                path: Path | None = None) -> Engine:
+                path: Path | None = None, threads: int | None = None) -> Engine:
     """Resolve `model` (a checkpoint directory or a Hub repo id) and load the model and tokenizer.
 
     `progress`: download progress bars (None: when stderr is a terminal). `path`: the checkpoint directory
-    when the caller has resolved `model` already (the resolver runs once per run)."""
-    from ssmdoc.models import load_pretrained
+    when the caller has resolved `model` already (the resolver runs once per run). `threads`: CPU threads
+    for torch, every available core when None."""
+    from ssmdoc.models import load_pretrained, set_threads
     from ssmdoc.models.checkpoint import resolve_checkpoint
     from ssmdoc.models.tokenizer import Tokenizer
 
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
+    set_threads(threads)
     if path is None:
         path = resolve_checkpoint(model, progress=progress)
     lm = load_pretrained(path, device=str(torch_device), dtype=torch_dtype)
