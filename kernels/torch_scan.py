@@ -27,7 +27,7 @@ from ._buffers import new_output
 MAX_DECAY = 30.0  # bound on |c| inside a sub-block: exp(30) ~ 1e13 stays far from float32 overflow
 SUB = 16  # k: tokens per sub-block, at most; the length is padded to a multiple of it
 SUB_SIZES = (16, 8, 4)  # tried in turn while a sub-block's decay exceeds MAX_DECAY, then the fallback
-ELEMS_PER_CHUNK = 1 << 20  # b*d*n*T per chunk buffer on CPU (4 MiB in float32): measured best on 2 cores
+ELEMS_PER_CHUNK = 1 << 18  # b*d*n*T per chunk buffer on CPU (1 MiB in float32; three of them stay in cache)
 ELEMS_PER_CHUNK_CUDA = 1 << 25  # on a GPU, fewer and larger launches
 
 
@@ -64,36 +64,48 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
         pad = (0, Lp - L)
         dl, du = F.pad(dl, pad), F.pad(du, pad)
         Bg, Cg = F.pad(Bg, pad), F.pad(Cg, pad)
-    Af = A.to(f32).view(1, g, e, n, 1, 1)  # broadcasts against (b, g, e, n, m, k)
-    A_steep = A.to(f32).abs().amax(-1)[None, :, None, None]  # (1, d, 1, 1): the fastest decay per channel
+    Af = A.to(f32).view(1, g, e, n)
+    A_steep = A.to(f32).abs().amax(-1)  # (d,): the fastest decay per channel
+    # The closed form works with the channels innermost, (b, Lp, [n,] d): every op, broadcasts included, then
+    # runs along contiguous rows of d, and the cumsums over a sub-block are small matrix products.
+    dlT, duT = dl.transpose(1, 2).contiguous(), du.transpose(1, 2).contiguous()  # (b, Lp, d)
+    AT = A.to(f32).t().contiguous()  # (n, d)
+    BT, CT = (t.to(f32).permute(0, 3, 2, 1).contiguous() for t in (Bg, Cg))  # (b, Lp, n, g)
+    tri = {k: torch.ones(k, k, dtype=f32, device=u.device).tril_() for k in SUB_SIZES}  # cumsum as a matmul
 
     h = (torch.zeros(b, d, n, dtype=f32, device=u.device) if initial_state is None
-         else initial_state.to(f32).clone())
-    y = new_output(b, d, Lp, dtype=f32, device=u.device)
+         else initial_state.to(f32))
+    h = h.transpose(1, 2).contiguous()  # (b, n, d)
+    yT = new_output(b, Lp, d, dtype=f32, device=u.device)
     T = _chunk_len(b, d, n, L, u.is_cuda)
-    scratch = [torch.empty(b * d * n * T, dtype=f32, device=u.device) for _ in range(2)]
+    scratch = [torch.empty(b * d * n * T, dtype=f32, device=u.device) for _ in range(3)]
     for s0 in range(0, Lp, T):
         t1 = min(s0 + T, Lp)
         Tc = t1 - s0
-        dlc = dl[..., s0:t1]
         for k in SUB_SIZES:  # the longest sub-block whose decay stays within the closed form's range
             m = Tc // k
-            # decay since the start of each sub-block, before multiplying by A: (b, d, m, k)
-            S = dlc.reshape(b, d, m, k).cumsum(-1)
-            if float((S[..., -1:] * A_steep).amax()) <= MAX_DECAY:
+            # decay since the start of each sub-block, before multiplying by A: (b, m, k, d)
+            S = (tri[k] @ dlT[:, s0:t1].reshape(b * m, k, d)).view(b, m, k, d)
+            if float((S[:, :, -1] * A_steep).amax()) <= MAX_DECAY:
                 break
         else:
             S = None
-        E, W = (buf[: b * d * n * Tc].view(b, g, e, n, m, k) for buf in scratch)
-        Bc = Bg[..., s0:t1].to(f32).reshape(b, g, 1, n, m, k)
-        Cc = Cg[..., s0:t1].to(f32).reshape(b, g, 1, n, m, k)
-        duc = du[..., s0:t1].reshape(b, g, e, 1, m, k)
-        hg = h.view(b, g, e, n)
         if S is not None:
-            h = _chunk_closed_form(E, W, S.view(b, g, e, 1, m, k), Af, duc, Bc, Cc, hg, y[..., s0:t1])
+            E, W, X = (buf[: b * d * n * Tc].view(b, m, k, n, d) for buf in scratch)
+            h = _chunk_closed_form(E, W, X, tri[k], S, AT, duT[:, s0:t1].view(b, m, k, 1, g, e),
+                                   BT[:, s0:t1].view(b, m, k, n, g, 1), CT[:, s0:t1].view(b, m, k, n, g, 1), h,
+                                   yT[:, s0:t1].view(b, m, k, d))
         else:
-            h = _chunk_log_depth(E, W, dlc.reshape(b, g, e, 1, m, k), Af, duc, Bc, Cc, hg, y[..., s0:t1])
-        h = h.view(b, d, n)
+            E, W = (buf[: b * d * n * Tc].view(b, g, e, n, Tc) for buf in scratch[:2])
+            hg = h.transpose(1, 2).reshape(b, g, e, n)
+            y_out = torch.empty(b, g, e, Tc, dtype=f32, device=u.device)
+            hg = _chunk_log_depth(E, W, dl[..., s0:t1].reshape(b, g, e, 1, Tc), Af.view(1, g, e, n, 1),
+                                  du[..., s0:t1].reshape(b, g, e, 1, Tc), Bg[..., s0:t1].to(f32)[:, :, None],
+                                  Cg[..., s0:t1].to(f32)[:, :, None], hg, y_out)
+            yT[:, s0:t1] = y_out.view(b, d, Tc).transpose(1, 2)
+            h = hg.reshape(b, d, n).transpose(1, 2).contiguous()
+    h = h.transpose(1, 2).contiguous()  # (b, d, n)
+    y = yT.transpose(1, 2)  # (b, d, Lp), a view
 
     y = y[..., :L]
     if D is not None:
@@ -104,30 +116,35 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     return (y, h) if return_last_state else y
 
 
-def _chunk_closed_form(E, W, S, Af, duc, Bc, Cc, h, y_out):
-    """One chunk by the closed form per sub-block. E, W: scratch (b, g, e, n, m, k); h: (b, g, e, n)."""
-    b, g, e, n, m, k = E.shape
-    torch.mul(S, Af, out=E).exp_()  # exp(c_t) <= 1
+def _chunk_closed_form(E, W, X, tri, S, AT, duc, Bc, Cc, h, y_out):
+    """One chunk by the closed form per sub-block, channels innermost. E, W, X: scratch (b, m, k, n, d);
+    S: (b, m, k, d); AT: (n, d); duc (b, m, k, 1, g, e); Bc, Cc (b, m, k, n, g, 1); h (b, n, d) -> new h;
+    y_out (b, m, k, d)."""
+    b, m, k, n, d = E.shape
+    torch.mul(S[:, :, :, None], AT, out=E).exp_()  # exp(c_t) <= 1
     # sum_{s<=t} exp(-c_s) delta_s B_s u_s within each sub-block; 1 / exp(c_s) <= exp(MAX_DECAY)
-    torch.mul(duc, Bc, out=W).div_(E).cumsum_(-1)
+    torch.mul(duc, Bc, out=W.view(duc.shape[:3] + (n,) + duc.shape[4:]))
+    W.div_(E)
+    torch.matmul(tri, W.view(b * m, k, n * d), out=X.view(b * m, k, n * d))  # cumsum over the sub-block
     # Chain the sub-blocks: the state entering sub-block j, from its predecessor's end state.
-    decay_end, local_end = E[..., -1], W[..., -1]  # (b, g, e, n, m)
-    h_in = torch.empty(b, g, e, n, m, dtype=E.dtype, device=E.device)
+    decay_end, local_end = E[:, :, -1], X[:, :, -1]  # (b, m, n, d)
+    h_in = torch.empty(b, m, n, d, dtype=E.dtype, device=E.device)
     for j in range(m):
-        h_in[..., j] = h
-        h = decay_end[..., j] * (local_end[..., j] + h)
-    W.add_(h_in[..., None])  # h_t = exp(c_t) * (h_in + local sum)
-    E.mul_(Cc).mul_(W)
-    torch.sum(E, dim=3, out=y_out.view(b, g, e, m, k))  # y_t = <C_t, h_t>
+        h_in[:, j] = h
+        h = decay_end[:, j] * (local_end[:, j] + h)
+    X.add_(h_in[:, :, None])  # h_t = exp(c_t) * (h_in + local sum)
+    E.view(Cc.shape[:3] + (n,) + duc.shape[4:]).mul_(Cc)
+    E.mul_(X)
+    torch.sum(E, dim=3, out=y_out)  # y_t = <C_t, h_t>
     return h
 
 
 def _chunk_log_depth(E, W, dl, Af, duc, Bc, Cc, h, y_out):
-    """Fallback for steep decays: Hillis-Steele scan of (decay, input) pairs over the whole chunk."""
-    b, g, e, n, m, k = E.shape
-    T = m * k
-    a = torch.mul(dl, Af, out=E).exp_().view(b, g, e, n, T)  # per-step decay, may underflow to 0: fine
-    x = torch.mul(duc, Bc, out=W).view(b, g, e, n, T)
+    """Fallback for steep decays: Hillis-Steele scan of (decay, input) pairs over the whole chunk.
+    E, W: scratch (b, g, e, n, T); dl, duc: (b, g, e, 1, T); Af (1, g, e, n, 1); Bc, Cc (b, g, 1, n, T)."""
+    b, g, e, n, T = E.shape
+    a = torch.mul(dl, Af, out=E).exp_()  # per-step decay, may underflow to 0: fine
+    x = torch.mul(duc, Bc, out=W)
     x[..., 0].addcmul_(a[..., 0], h)
     a2, x2 = torch.empty_like(a), torch.empty_like(x)
     step = 1
@@ -142,6 +159,6 @@ def _chunk_log_depth(E, W, dl, Af, duc, Bc, Cc, h, y_out):
         x, x2 = x2, x
         step *= 2
     h = x[..., -1].clone()
-    x.mul_(Cc.view(b, g, 1, n, T))
+    x.mul_(Cc)
     torch.sum(x, dim=3, out=y_out.view(b, g, e, T))
     return h
