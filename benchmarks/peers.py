@@ -191,6 +191,7 @@ def prompt_ids(vocab: int, length: int, seed: int) -> list[int]:
 
 
 def ssmdoc_worker(a) -> dict:
+    import ssmdoc  # noqa: F401  (first: it sets ssmdoc's OpenMP defaults before torch loads OpenMP)
     import torch
 
     if a.threads:
@@ -427,6 +428,8 @@ def cpu_name() -> str:
 
 
 def git_commit() -> str:
+    if os.environ.get("SSMDOC_COMMIT"):  # a run from an exported snapshot
+        return os.environ["SSMDOC_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=HERE.parent, capture_output=True,
                               text=True).stdout.strip() or "unknown"
