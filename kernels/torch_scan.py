@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from ._buffers import new_output
 
-MAX_DECAY = 30.0  # bound on |c| inside a sub-block: exp(30) ~ 1e13 stays far from float32 overflow
+MAX_DECAY = 60.0  # bound on |c| inside a sub-block: exp(60) ~ 1e26, far from float32 overflow (3e38); measured error ~1e-7
 SUB = 16  # k: tokens per sub-block, at most; the length is padded to a multiple of it
 SUB_SIZES = (16, 8, 4)  # tried in turn while a sub-block's decay exceeds MAX_DECAY, then the fallback
 ELEMS_PER_CHUNK = 1 << 18  # b*d*n*T per chunk buffer on CPU (1 MiB in float32; three of them stay in cache)
@@ -86,24 +86,40 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
             m = Tc // k
             # decay since the start of each sub-block, before multiplying by A: (b, m, k, d)
             S = (tri[k] @ dlT[:, s0:t1].reshape(b * m, k, d)).view(b, m, k, d)
-            if float((S[:, :, -1] * A_steep).amax()) <= MAX_DECAY:
+            steep = (S[:, :, -1] * A_steep).amax(dim=(0, 1)) > MAX_DECAY  # (d,)
+            if not bool(steep.any()):
                 break
-        else:
-            S = None
-        if S is not None:
+            if g == 1 and k == SUB_SIZES[0] and not bool(steep.all()):
+                break  # per channel: the closed form where it holds, the log-depth scan for the rest
+        if not bool(steep.any()):
             E, W, X = (buf[: b * d * n * Tc].view(b, m, k, n, d) for buf in scratch)
             h = _chunk_closed_form(E, W, X, tri[k], S, AT, duT[:, s0:t1].view(b, m, k, 1, g, e),
                                    BT[:, s0:t1].view(b, m, k, n, g, 1), CT[:, s0:t1].view(b, m, k, n, g, 1), h,
                                    yT[:, s0:t1].view(b, m, k, d))
+            continue
+        if bool(steep.all()) or g != 1:
+            steep_idx = None  # every channel (or grouped B/C): the log-depth scan for all of them
         else:
-            E, W = (buf[: b * d * n * Tc].view(b, g, e, n, Tc) for buf in scratch[:2])
-            hg = h.transpose(1, 2).reshape(b, g, e, n)
-            y_out = torch.empty(b, g, e, Tc, dtype=f32, device=u.device)
-            hg = _chunk_log_depth(E, W, dl[..., s0:t1].reshape(b, g, e, 1, Tc), Af.view(1, g, e, n, 1),
-                                  du[..., s0:t1].reshape(b, g, e, 1, Tc), Bg[..., s0:t1].to(f32)[:, :, None],
-                                  Cg[..., s0:t1].to(f32)[:, :, None], hg, y_out)
-            yT[:, s0:t1] = y_out.view(b, d, Tc).transpose(1, 2)
-            h = hg.reshape(b, d, n).transpose(1, 2).contiguous()
+            gentle_idx, steep_idx = (~steep).nonzero()[:, 0], steep.nonzero()[:, 0]
+            dg = gentle_idx.numel()
+            E, W, X = (buf[: b * dg * n * Tc].view(b, m, k, n, dg) for buf in scratch)
+            y_g = torch.empty(b, m, k, dg, dtype=f32, device=u.device)
+            h[:, :, gentle_idx] = _chunk_closed_form(
+                E, W, X, tri[k], S[..., gentle_idx], AT[:, gentle_idx],
+                duT[:, s0:t1, gentle_idx].view(b, m, k, 1, 1, dg), BT[:, s0:t1].view(b, m, k, n, 1, 1),
+                CT[:, s0:t1].view(b, m, k, n, 1, 1), h[:, :, gentle_idx], y_g)
+            yT[:, s0:t1, gentle_idx] = y_g.view(b, Tc, dg)
+        sel = slice(None) if steep_idx is None else steep_idx
+        ds = d if steep_idx is None else steep_idx.numel()
+        gs, es = (g, e) if steep_idx is None else (1, ds)
+        E, W = (buf[: b * ds * n * Tc].view(b, gs, es, n, Tc) for buf in scratch[:2])
+        y_s = torch.empty(b, gs, es, Tc, dtype=f32, device=u.device)
+        h_s = _chunk_log_depth(E, W, dl[:, sel, s0:t1].reshape(b, gs, es, 1, Tc),
+                               A.to(f32)[sel].reshape(1, gs, es, n, 1), du[:, sel, s0:t1].reshape(b, gs, es, 1, Tc),
+                               Bg[..., s0:t1].to(f32)[:, :, None], Cg[..., s0:t1].to(f32)[:, :, None],
+                               h[:, :, sel].transpose(1, 2).reshape(b, gs, es, n), y_s)
+        yT[:, s0:t1, sel] = y_s.view(b, ds, Tc).transpose(1, 2)
+        h[:, :, sel] = h_s.reshape(b, ds, n).transpose(1, 2)
     h = h.transpose(1, 2).contiguous()  # (b, d, n)
     y = yT.transpose(1, 2)  # (b, d, Lp), a view
 
