@@ -44,7 +44,8 @@ class DocumentWorker:
         if spec.cwd and os.path.isdir(spec.cwd):
             os.chdir(spec.cwd)  # an actor's own process: changing its directory touches nothing else
         self.spec = spec
-        self.engine = load_engine(spec.model, device=spec.device, dtype=spec.dtype, progress=False)
+        self.engine = load_engine(spec.model, device=spec.device, dtype=spec.dtype, progress=False,
+                                  threads=spec.threads)
         self.engine.name = spec.model  # as the user named it, like `ssmdoc summarize` (the row's "model")
         self.engine.context_override = spec.context
         self.worker = {"node": socket.gethostname(), "pid": os.getpid(), "replica": _replica_id()}
