@@ -387,7 +387,7 @@ def main_driver(a) -> None:
                     for engine, model in (("ssmdoc", ckpt), ("llama", ggufs["f32"])):
                         r = spawn(engine, model, length, a.decode, th, cache)
                         r.pop("check_logits", None)
-                        r.update(round=rnd, threads_asked=th, type="f32" if engine == "llama" else "f32")
+                        r.update(round=rnd, threads_asked=th, type="f32")
                         entry["runs"].append(r)
                         log(f"{shape} {engine} L={length} t={th} round {rnd}: prefill {length / r['prefill_s']:.1f} "
                             f"tok/s, decode {a.decode / max(r['decode_s'], 1e-9):.1f} tok/s, peak "
