@@ -191,7 +191,9 @@ def prompt_ids(vocab: int, length: int, seed: int) -> list[int]:
 
 
 def ssmdoc_worker(a) -> dict:
-    import ssmdoc  # noqa: F401  (first: it sets ssmdoc's OpenMP defaults before torch loads OpenMP)
+    # sleeping OpenMP waiters (must be set before torch loads OpenMP): the setting the runs in
+    # docs/benchmarks.md used; pass --omp-wait-policy active to measure torch's default
+    os.environ["OMP_WAIT_POLICY"] = a.omp_wait_policy.upper()
     import torch
 
     if a.threads:
@@ -320,8 +322,12 @@ def sgemm_gflops(threads: int, seconds: float = 2.0) -> float:
 # --- the driver ---------------------------------------------------------------------------------------------------
 
 
+OMP_POLICY = ["passive"]  # set from --omp-wait-policy by main()
+
+
 def spawn(engine: str, model: Path, length: int, decode: int, threads: int, cache: Path, busy: bool = False) -> dict:
     cmd = [sys.executable, str(HERE), "--worker", engine, "--model", str(model), "--length", str(length),
+           "--omp-wait-policy", OMP_POLICY[0],
            "--decode", str(decode), "--threads-one", str(threads), "--lib", str(cache / "build" / "bin"),
            "--bindings", str(cache / f"llama_cpp_python-{SDIST_VERSION}" / "llama_cpp")]
     hog = None
@@ -489,6 +495,8 @@ def main() -> None:
     p.add_argument("--cache", default=os.environ.get("SSMDOC_PEERS_CACHE", "~/.cache/ssmdoc-peers"))
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel compile jobs")
     p.add_argument("--out", default=str(HERE.parent / "results"))
+    p.add_argument("--omp-wait-policy", default="passive", choices=["passive", "active"],
+                   help="OMP_WAIT_POLICY of the ssmdoc workers (torch's default is active: spinning)")
     # worker-only arguments
     p.add_argument("--worker", choices=["ssmdoc", "llama"], help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
@@ -503,6 +511,7 @@ def main() -> None:
         res["decode_tokens"] = a.decode
         print(json.dumps(res))
         return
+    OMP_POLICY[0] = a.omp_wait_policy
     if "f32" not in a.types.split(","):
         a.types = "f32," + a.types
     main_driver(a)

@@ -19,8 +19,8 @@ def set_threads(threads: int | None = None) -> int:
     """Use `threads` torch threads, or every available core when None (as llama.cpp's -t) unless
     OMP_NUM_THREADS is set; returns the count.
 
-    Under contention threads sleep rather than spin when OMP_WAIT_POLICY=PASSIVE, which importing ssmdoc sets
-    unless the user set it (see ssmdoc/__init__.py)."""
+    Under contention torch's OpenMP threads degrade far less with OMP_WAIT_POLICY=PASSIVE set before torch
+    is imported (docs/benchmarks.md, "CPU against llama.cpp")."""
     if threads is None and os.environ.get("OMP_NUM_THREADS"):  # the user's own setting wins
         return torch.get_num_threads()
     n = available_cores() if threads is None else int(threads)
