@@ -94,6 +94,7 @@ def main() -> None:
 # Command modules register themselves on `app` when imported (one line each, keep sorted).
 from ssmdoc.cli import batch_cmd as _batch_cmd  # noqa: E402,F401
 from ssmdoc.cli import bench as _bench  # noqa: E402,F401
+from ssmdoc.cli import eval_cmd as _eval_cmd  # noqa: E402,F401
 from ssmdoc.cli import inspect as _inspect  # noqa: E402,F401
 from ssmdoc.cli import models_cmd as _models_cmd  # noqa: E402,F401
 from ssmdoc.cli import read_cmd as _read_cmd  # noqa: E402,F401
