@@ -167,6 +167,10 @@ def main(argv=None) -> int:
     parser.add_argument("--vocab", type=int, default=512)
     parser.add_argument("--context", type=int, default=16384, help="max_position_embeddings written in config")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="stop after this many steps of the --steps schedule (reproduces a snapshot)")
+    parser.add_argument("--snapshot-every", type=int, default=0,
+                        help="also save the model every N steps under OUT/snapshots/step-N")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -187,7 +191,7 @@ def main(argv=None) -> int:
 
     start = time.time()
     model.train()
-    for step in range(args.steps):
+    for step in range(args.steps if args.stop_at is None else min(args.stop_at, args.steps)):
         # Curriculum: short haystacks first (cheap steps, an easy signal), the full length from 40% on.
         ramp = min(1.0, step / (0.4 * args.steps))
         top = max(64, int(args.length * ramp))
@@ -206,19 +210,41 @@ def main(argv=None) -> int:
             model.train()
             print(f"step {step:5d}  len {doc_tokens:4d}  loss {loss.item():.4f}  held-out@{args.length} {acc:.3f}  "
                   f"{time.time() - start:6.0f}s", flush=True)
+        done = step + 1
+        if args.snapshot_every and done % args.snapshot_every == 0 and done < args.steps:
+            model.eval()
+            save(model, tokenizer_dir=args.out, out=args.out / "snapshots" / f"step-{done}", args=args,
+                 steps=done, params=params, seconds=time.time() - start, held_out=accuracy(model, *held_out))
+            model.train()
     model.eval()
+    steps = args.steps if args.stop_at is None else min(args.stop_at, args.steps)
     final = accuracy(model, *held_out)
-    model.save_pretrained(args.out, safe_serialization=True)
-    command = "python examples/train_recall.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    (args.out / "TRAINING.md").write_text(
-        f"# {args.out.name}\n\nMade by `{command}` (seed {args.seed}, {args.threads} torch thread(s), torch "
-        f"{torch.__version__}).\n\n{args.arch}: {params:,} parameters; {args.steps} steps of {args.batch} "
-        f"haystacks of up to {args.length} tokens; {time.time() - start:.0f} s on CPU.\n"
-        f"Held-out teacher-forced exact match at {args.length} tokens: {final:.3f} (32 haystacks).\n"
-        "Evaluate it through the real pipeline with `ssmdoc eval --model <this folder>` (docs/eval.md).\n"
-    )
+    save(model, args.out, args.out, args, steps, params, time.time() - start, final)
     print(f"saved to {args.out}: held-out {final:.3f}", flush=True)
     return 0
+
+
+def save(model, tokenizer_dir: Path, out: Path, args, steps: int, params: int, seconds: float, held_out: float):
+    """Weights (safetensors), tokenizer and TRAINING.md with the command that reproduces exactly these weights."""
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    if out != tokenizer_dir:
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(tokenizer_dir / name, out / name)
+    command = (f"python examples/train_recall.py --arch {args.arch} --out {out.name} --seed {args.seed} "
+               f"--steps {args.steps} --batch {args.batch} --length {args.length} --hidden {args.hidden} "
+               f"--lr {args.lr} --vocab {args.vocab} --context {args.context} --threads {args.threads}"
+               + (f" --stop-at {steps}" if steps < args.steps else ""))
+    (out / "TRAINING.md").write_text(
+        f"# {out.name}\n\nMade by\n\n    {command}\n\n(seed {args.seed}, {args.threads} torch thread(s), "
+        f"torch {torch.__version__}; the same command on the same versions gives the same weights).\n\n"
+        f"{args.arch}: {params:,} parameters; {steps} steps of {args.batch} haystacks of up to {args.length} "
+        f"tokens; {seconds:.0f} s on a shared 2-vCPU machine.\n"
+        f"Held-out teacher-forced exact match at {args.length} tokens: {held_out:.3f} (32 haystacks).\n"
+        "Evaluate it through the real pipeline with `ssmdoc eval --model <this folder>` (docs/eval.md).\n"
+    )
 
 
 if __name__ == "__main__":
