@@ -13,7 +13,10 @@ A training example is what the pipeline builds for one question, token for token
   prefix of `ssmdoc read` (no question: the state is saved and asked later);
 - the haystack from ssmdoc.eval.haystack (filler + 1-4 needles at random depths), tokenized by the
   pipeline's own ingestion (stdin, or a file with its `=== path ===` header line);
-- the prompt suffix of `ask`, then the six digits and the end token. The loss is on those seven tokens only.
+- the prompt suffix of `ask`, then the six digits and the end token.
+The loss is on those seven tokens, and on the codes of needles that the haystack states a second time (half
+of them; a later repeat can only be predicted by finding the first statement: the same lookup as answering,
+six supervised tokens more per repeat). The held-out score counts answers only, on haystacks without repeats.
 
 Runs on CPU with transformers (a test-only dependency of ssmdoc, needed here). Deterministic for a given
 --seed and thread count. The printed command and the final numbers are written beside the weights
@@ -33,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from ssmdoc.eval.haystack import NAMES, build_haystack, draw_needles, filler_sentence, filler_units, question_for
+from ssmdoc.eval.haystack import NAMES, Needle, build_haystack, draw_needles, filler_sentence, filler_units, question_for
 from ssmdoc.ingest import iter_segments
 from ssmdoc.models.tokenizer import Tokenizer
 from ssmdoc.pipeline import Task, build_prompt
@@ -82,8 +85,9 @@ def build_tokenizer(directory: Path, vocab_size: int, seed: int) -> Tokenizer:
 class Examples:
     """Training examples in the pipeline's token layout (see the module docstring)."""
 
-    def __init__(self, tokenizer: Tokenizer, seed: int):
+    def __init__(self, tokenizer: Tokenizer, seed: int, repeats: bool = True):
         self.tok = tokenizer
+        self.repeats = repeats
         self.rng = random.Random(seed)
         self.read_prefix = build_prompt(tokenizer, Task("read")).prefix
         self.counts: dict[str, int] = {}
@@ -99,12 +103,16 @@ class Examples:
         segments = iter_segments(["-"], stdin=io.BytesIO(text.encode()))
         return [i for piece in tokenize(segments, self.tok) for i in piece.ids]
 
-    def one(self, doc_tokens: int) -> tuple[list[int], int]:
-        """(ids, where the answer starts)."""
+    def one(self, doc_tokens: int) -> tuple[list[int], list[int]]:
+        """(ids, positions whose next token is supervised)."""
         rng = self.rng
         self._filler_seed += 1
         needles = draw_needles(rng, rng.random(), rng.randint(1, 4))
-        hay = build_haystack(filler_units(self._filler_seed), doc_tokens, needles, self.count)
+        # Repeats: a needle stated again later in the document. Its second code is predictable only by
+        # finding the first (the copy that answering needs), a denser signal than the one answer at the end.
+        repeats = [Needle(n.name, n.code, rng.uniform(n.depth, 1.0)) for n in needles
+                   if self.repeats and rng.random() < 0.5]
+        hay = build_haystack(filler_units(self._filler_seed), doc_tokens, needles + repeats, self.count)
         text = hay.text + "\n"  # ingestion ends the last line with a newline
         if rng.random() < 0.5:  # read from a file: the header line ingestion puts first
             name = rng.choice(["haystack.txt", "notes.txt", "doc.md", "input.log", "a/b/c.txt", "haystack-7.txt"])
@@ -114,18 +122,26 @@ class Examples:
         ids = prefix + self.document(text) + ask.suffix
         start = len(ids)
         ids += self.tok.encode(hay.asked.code) + self.tok.eos_token_ids[:1]
-        return ids, start
+        targets = list(range(start - 1, len(ids) - 1))
+        for rep in repeats:
+            code = self.tok.encode(rep.code)
+            found = [i for i in range(start - len(code)) if ids[i : i + len(code)] == code]
+            if len(found) >= 2:
+                targets += range(found[1] - 1, found[1] + len(code) - 1)
+        return ids, targets
 
     def batch(self, size: int, doc_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """input ids (b, l) and labels (b, l) with -100 outside the answers; right-padded to one length."""
+        """input ids (b, l) and labels (b, l) with -100 where there is no loss; right-padded to one length.
+        labels[i] is the token at i (transformers shifts them), so a target position t supervises ids[t + 1]."""
         rows = [self.one(doc_tokens) for _ in range(size)]
         length = max(len(ids) for ids, _ in rows)
         pad = self.tok.pad_token_id
         ids = torch.full((size, length), pad, dtype=torch.long)
         labels = torch.full((size, length), -100, dtype=torch.long)
-        for r, (row, start) in enumerate(rows):
+        for r, (row, targets) in enumerate(rows):
             ids[r, : len(row)] = torch.tensor(row)
-            labels[r, start : len(row)] = torch.tensor(row[start:])
+            for t in targets:
+                labels[r, t + 1] = row[t + 1]
         return ids, labels
 
 
@@ -159,7 +175,7 @@ def main(argv=None) -> int:
     parser.add_argument("--arch", choices=("hybrid", "mamba"), required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=1600)
+    parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--length", type=int, default=512, help="longest haystack trained on, in tokens")
     parser.add_argument("--hidden", type=int, default=64)
@@ -180,7 +196,7 @@ def main(argv=None) -> int:
     params = sum(p.numel() for p in model.parameters())
     print(f"{args.arch}: {params:,} parameters, vocab {tokenizer.vocab_size}", flush=True)
     data = Examples(tokenizer, args.seed + 1)
-    held_out = Examples(tokenizer, args.seed + 10_000).batch(32, args.length)
+    held_out = Examples(tokenizer, args.seed + 10_000, repeats=False).batch(32, args.length)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     warmup = min(200, args.steps // 10)
 
@@ -192,8 +208,8 @@ def main(argv=None) -> int:
     start = time.time()
     model.train()
     for step in range(args.steps if args.stop_at is None else min(args.stop_at, args.steps)):
-        # Curriculum: short haystacks first (cheap steps, an easy signal), the full length from 40% on.
-        ramp = min(1.0, step / (0.4 * args.steps))
+        # Curriculum: short haystacks first (cheap steps, an easy signal), the full length from 60% on.
+        ramp = min(1.0, step / (0.6 * args.steps))
         top = max(64, int(args.length * ramp))
         doc_tokens = data.rng.randint(max(16, top // 4), top)
         ids, labels = data.batch(args.batch, doc_tokens)
