@@ -180,7 +180,7 @@ def main(argv=None) -> int:
     parser.add_argument("--length", type=int, default=512, help="longest haystack trained on, in tokens")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--vocab", type=int, default=512)
+    parser.add_argument("--vocab", type=int, default=1024, help="BPE vocabulary cap (the corpus runs out of merges at 792)")
     parser.add_argument("--context", type=int, default=16384, help="max_position_embeddings written in config")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--stop-at", type=int, default=None,

@@ -8,7 +8,8 @@
     result.cells      # one summary per (length, depth): accuracy, mean log-prob
 
 A case is (length, depth, trial). Its haystack, needles and question follow from the seed and the case
-alone, so a run can stop anywhere and resume: cases already in the JSONL file are not run again.
+alone, so a run can stop anywhere and resume, or be extended with more lengths, depths or trials: cases
+already in the JSONL file are not run again.
 
 Each case is scored twice:
 - exact match: the first six-digit number in the generated answer is the needle's code;
@@ -192,11 +193,11 @@ def summarize(rows: list[dict], options: EvalOptions) -> list[Cell]:
     return out
 
 
-def describe(options: EvalOptions, model: str, haystack_files: Sequence[str] = ()) -> dict:
-    """What identifies a run: a resumed run must have been made with the same settings."""
+def identity(options: EvalOptions, model: str, haystack_files: Sequence[str] = ()) -> dict:
+    """What a case's result depends on besides (length, depth, trial): a case log may be resumed, or
+    extended with more lengths, depths or trials, only under the same settings."""
     return {
-        "model": model, "lengths": list(options.lengths), "depths": list(options.depths),
-        "needles": options.needles, "seed": options.seed, "blind": options.blind,
+        "model": model, "needles": options.needles, "seed": options.seed, "blind": options.blind,
         "haystack": list(haystack_files) or "built-in filler", "chunk_tokens": options.run.chunk_tokens,
         "strategy": options.run.strategy, "max_new_tokens": options.run.gen.max_new_tokens,
     }
@@ -213,7 +214,7 @@ def evaluate(
     resumed)` after each case."""
     from ssmdoc.eval.output import CaseLog
 
-    meta = describe(options, engine.name, haystack_files)
+    meta = identity(options, engine.name, haystack_files)
     log = CaseLog(jsonl, meta) if jsonl is not None else None
     done = log.load() if log is not None else {}
     todo = cases(options)
@@ -228,4 +229,5 @@ def evaluate(
         rows.append(row)
         if on_case is not None:
             on_case(i, len(todo), row, resumed)
-    return EvalResult(engine.name, meta, rows, summarize(rows, options))
+    described = meta | {"lengths": list(options.lengths), "depths": list(options.depths), "trials": options.trials}
+    return EvalResult(engine.name, described, rows, summarize(rows, options))
