@@ -13,8 +13,8 @@ from ssmdoc.models.tokenizer import Tokenizer
 
 
 @pytest.fixture(scope="module")
-def tok(hybrid):
-    return Tokenizer.from_dir(hybrid)
+def tok(random_hybrid):
+    return Tokenizer.from_dir(random_hybrid)
 
 
 def count(tok):
