@@ -30,7 +30,6 @@ import io
 import json
 import math
 import random
-import sys
 import time
 from pathlib import Path
 

@@ -21,7 +21,6 @@ Each case is scored twice:
 from __future__ import annotations
 
 import io
-import json
 import random
 import re
 import time
