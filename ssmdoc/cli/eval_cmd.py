@@ -114,7 +114,7 @@ def eval_command(
 
     options = EvalOptions(
         lengths=parse_lengths(lengths), depths=parse_depths(depths), needles=needles, trials=trials, seed=seed,
-        blind=blind, run=default_run(chunk_tokens, strategy, max_new_tokens),
+        blind=blind, run=default_run(chunk_tokens, strategy, max_new_tokens, seed),
     )
     if out is not None:
         if out.exists() and not out.is_dir():

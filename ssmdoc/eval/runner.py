@@ -61,11 +61,13 @@ class EvalOptions:
             raise UsageError("the --haystack files hold no text")
 
 
-def default_run(chunk_tokens: int = 2048, strategy: str = "auto", max_new_tokens: int = 24) -> RunOptions:
-    """The pipeline's options for eval: as `ssmdoc ask`, with a short answer (a code needs a few tokens)."""
+def default_run(chunk_tokens: int = 2048, strategy: str = "auto", max_new_tokens: int = 24,
+                seed: int | None = None) -> RunOptions:
+    """The pipeline's options for eval: as `ssmdoc ask` (sampling as the checkpoint ships it, greedy when it
+    ships none), with a short answer (a code needs a few tokens) and a sampling seed so reruns agree."""
     from ssmdoc.pipeline import GenOptions
 
-    return RunOptions(chunk_tokens, strategy, GenOptions(max_new_tokens=max_new_tokens))
+    return RunOptions(chunk_tokens, strategy, GenOptions(max_new_tokens=max_new_tokens, seed=seed))
 
 
 @dataclass(frozen=True)
