@@ -19,6 +19,7 @@ from .families import Family
 from .ffn import MoE
 from .model import HybridLM
 from .parsing import config_family, load_config
+from .validate import check_memory
 
 def _iter_tensors(files: list[Path]):
     """(name, tensor) pairs, one at a time, so that loading never holds two copies of the weights."""
@@ -146,6 +147,7 @@ def empty_model(config: ModelConfig, dtype: torch.dtype, device: str | torch.dev
                 param.data = param.data.float()
     if torch.device(device).type == "meta":
         return model
+    check_memory(model, device)  # refused before to_empty takes the memory (validate.py)
     model = model.to_empty(device=device)
     for module in model.modules():  # to_empty leaves buffers undefined: rotary frequencies, muP vectors
         if hasattr(module, "reset_buffers"):

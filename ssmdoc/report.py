@@ -115,6 +115,10 @@ def render_report(report: Report, console=None) -> None:
         ("decode", f"{report.decode_tokens_per_second:,.1f} tokens/s"),
         ("elapsed", f"{report.elapsed_seconds:.2f} s"),
     ]
+    from rich.text import Text
+
+    from ssmdoc.terminal import safe
+
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(name, Text(safe(value)))  # Text: a state file named "[b]x" is not markup
     console.print(table)

@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover
     from click import echo as _echo
 
 from ssmdoc.errors import USER_ERRORS
+from ssmdoc.signals import exit_interrupted
 
 
 def _debug_requested(args: list[str] | None) -> bool:
@@ -30,13 +31,43 @@ def _debug_requested(args: list[str] | None) -> bool:
 
 
 def echo_error(message: str, hint: str | None = None) -> None:
-    _echo(f"error: {message}", err=True)
+    from ssmdoc.terminal import safe  # names from inputs may hold escape sequences or undecodable bytes
+
+    _echo(f"error: {safe(message)}", err=True)
     if hint:
-        _echo(f"hint: {hint}", err=True)
+        _echo(f"hint: {safe(hint)}", err=True)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (`ssmdoc ... | head`): not an error of ours. Point stdout at
+    /dev/null so that the interpreter's final flush cannot fail again, and exit 0."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.exit(0)
+
+
+class _Interrupted(Exception):
+    """KeyboardInterrupt (SIGINT, or SIGTERM under ssmdoc.signals) carried past typer, which would turn it
+    into a silent exit 130."""
+
+
+class _StdoutClosed(Exception):
+    """BrokenPipeError carried past typer, which would turn it into exit 1."""
 
 
 class SsmdocGroup(TyperGroup):
     """Runs click in non-standalone mode so that every way out passes through one boundary."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted() from exc
+        except BrokenPipeError as exc:
+            raise _StdoutClosed() from exc
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         debug = _debug_requested(args)
@@ -51,24 +82,31 @@ class SsmdocGroup(TyperGroup):
             command = exc.ctx.command_path if exc.ctx else "ssmdoc"
             echo_error(exc.format_message(), f"see '{command} --help'")
             sys.exit(2)
-        except (typer.Abort, KeyboardInterrupt):
-            echo_error("interrupted")
-            sys.exit(130)
+        except (typer.Abort, KeyboardInterrupt, _Interrupted):
+            try:
+                echo_error("interrupted")
+            except (OSError, ValueError):
+                pass
+            exit_interrupted()
         except USER_ERRORS as exc:
             if debug:
                 traceback.print_exc()
             echo_error(exc.message, exc.hint)
             sys.exit(exc.exit_code)
-        except BrokenPipeError:
-            # The reader went away (`ssmdoc ... | head`): not an error of ours.
-            sys.stderr.close()
-            sys.exit(0)
+        except (BrokenPipeError, _StdoutClosed):
+            _quiet_broken_pipe()
         except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
             if debug:
                 traceback.print_exc()
                 sys.exit(1)
             echo_error(f"internal error: {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
             sys.exit(1)
+        try:
+            sys.stdout.flush()  # a reader that left during the last write is seen here, not at exit
+        except (BrokenPipeError, _StdoutClosed):
+            _quiet_broken_pipe()
+        except (OSError, ValueError):
+            pass
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -88,7 +126,14 @@ def _root() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()  # typer builds the click command here, before SsmdocGroup.main's boundary is entered
+    except KeyboardInterrupt:
+        try:
+            echo_error("interrupted")
+        except (OSError, ValueError):
+            pass
+        exit_interrupted()
 
 
 # Command modules register themselves on `app` when imported (one line each, keep sorted).

@@ -40,7 +40,9 @@ TempOpt = Annotated[float | None, typer.Option("--temperature", min=0.0, show_de
                                                help="0 is greedy (deterministic)." + _SHIPPED)]
 TopPOpt = Annotated[float | None, typer.Option("--top-p", min=0.0, max=1.0, show_default=False,
                                                help="Nucleus sampling threshold." + _SHIPPED)]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Sampling seed, for repeatable sampling.")]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", min=0, max=2**64 - 1, help="Sampling seed, for repeatable sampling.")
+]
 TopKOpt = Annotated[int | None, typer.Option("--top-k", min=0, show_default=False,
                                              help="Sample only from the K most likely tokens (0: off)." + _SHIPPED)]
 RepetitionPenaltyOpt = Annotated[
@@ -72,14 +74,34 @@ IncludeOpt = Annotated[
     list[str] | None, typer.Option("--include", help="Directories: read only files matching this glob.")
 ]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Directories: skip files matching this glob.")]
-MaxFileBytesOpt = Annotated[int, typer.Option("--max-file-bytes", min=1, help="Directories: skip larger files.")]
+MaxFileBytesOpt = Annotated[
+    int, typer.Option("--max-file-bytes", min=1, help="Directories: skip larger files (PDFs included).")
+]
+IncludeSecretsOpt = Annotated[
+    bool,
+    typer.Option("--include-secrets",
+                 help="Directories: also read files that look like secrets (.env, id_rsa, keys, tokens), "
+                 "skipped by default."),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Let --save replace an existing file that is not a state.")]
 
 
-def ingest_options(password, layout, include, exclude, max_file_bytes):
+def ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets=False):
     from ssmdoc.ingest import IngestOptions
 
     return IngestOptions(password=password, layout=layout, include=tuple(include or ()),
-                         exclude=tuple(exclude or ()), max_file_bytes=max_file_bytes)
+                         exclude=tuple(exclude or ()), max_file_bytes=max_file_bytes,
+                         include_secrets=include_secrets)
+
+
+def check_save_target(save, inputs, force: bool):
+    """The --save target checked before any work: never an input, never a non-state file unless --force."""
+    from ssmdoc.safe_write import check_target
+    from ssmdoc.statefile import is_state_file
+
+    if save is None:
+        return None
+    return check_target(save, inputs=inputs, force=force, accept=is_state_file, what="state file")
 
 
 # temperature, top_p, top_k, repetition_penalty: None = the checkpoint's generation_config.json (greedy if none)
@@ -101,13 +123,17 @@ def announce_saved(meta, path, quiet: bool) -> None:
         return
     from ssmdoc.report import human_bytes
 
+    from ssmdoc.terminal import safe
+
     size = sum(meta.state_bytes.values())
-    typer.echo(f"saved state to {path}: {meta.token_count:,} tokens in {human_bytes(size)} "
-               f"(remove it with `ssmdoc state rm {path}`)", err=True)
+    typer.echo(safe(f"saved state to {path}: {meta.token_count:,} tokens in {human_bytes(size)} "
+                    f"(remove it with `ssmdoc state rm {path}`)"), err=True)
 
 
 def warn(message: str) -> None:
-    typer.echo(f"warning: {message}", err=True)
+    from ssmdoc.terminal import safe  # file names may hold escape sequences
+
+    typer.echo(f"warning: {safe(message)}", err=True)
 
 
 def stdout_text(text: str) -> None:
@@ -166,6 +192,10 @@ def load(model: str, device: str, dtype: str, quiet: bool, context: int | None =
     """Load the engine, with a spinner on a terminal (a multi-GB checkpoint takes a while).
 
     A download, if any, comes first and shows its own progress bars (on a terminal, unless --quiet)."""
+    from ssmdoc.signals import deferred
+
+    with deferred():  # a signal inside torch's C++ initialisation can abort the process: held until done
+        import torch  # noqa: F401
     from ssmdoc.models.checkpoint import resolve_checkpoint
     from ssmdoc.pipeline import load_engine
     from ssmdoc.pipeline.engine import resolve_device, resolve_dtype

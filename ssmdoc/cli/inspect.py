@@ -13,6 +13,7 @@ from ssmdoc.cli.common import (
     DebugOpt,
     ExcludeOpt,
     IncludeOpt,
+    IncludeSecretsOpt,
     LayoutOpt,
     MaxFileBytesOpt,
     PasswordOpt,
@@ -31,10 +32,12 @@ def _render(result, depth: int) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from ssmdoc.terminal import safe  # names from the inputs may hold escape sequences
+
     console = Console()
 
     def say(line: str) -> None:  # plain text: paths may hold [brackets]; long lines must not be re-wrapped
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(safe(line), markup=False, highlight=False, soft_wrap=True)
 
     total = result.total_tokens
     approx = "" if result.exact else "~"
@@ -51,7 +54,7 @@ def _render(result, depth: int) -> None:
         more = " …" if level == depth and node.children else ""
         share = f"{100 * node.tokens / total:.1f}%" if total else "-"
         # Text, not str: rich would read a file named "[b]x.txt" as markup
-        table.add_row(Text("  " * (level - 1) + label + more), f"{approx}{node.tokens:,}", share)
+        table.add_row(Text(safe("  " * (level - 1) + label + more)), f"{approx}{node.tokens:,}", share)
     console.print(table)
 
     stats = result.stats
@@ -109,6 +112,7 @@ def inspect(
     exclude: ExcludeOpt = None,
     max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
     context: ContextOpt = None,
+    include_secrets: IncludeSecretsOpt = False,
     debug: DebugOpt = False,  # read by the error boundary in ssmdoc.cli
 ) -> None:
     """Count what INPUT... holds in tokens, per source and directory, without running the model.
@@ -121,7 +125,7 @@ def inspect(
     """
     from ssmdoc.inspect import inspect_inputs
 
-    options = ingest_options(password, layout, include, exclude, max_file_bytes)
+    options = ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets)
     result = inspect_inputs(inputs, options, model=model, context=context)
     if as_json:
         typer.echo(result.to_json())

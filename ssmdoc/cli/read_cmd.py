@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +14,9 @@ from ssmdoc.cli.common import (
     DeviceOpt,
     DtypeOpt,
     ExcludeOpt,
+    ForceOpt,
     IncludeOpt,
+    IncludeSecretsOpt,
     JsonOpt,
     LayoutOpt,
     MaxFileBytesOpt,
@@ -23,6 +24,7 @@ from ssmdoc.cli.common import (
     PasswordOpt,
     Progress,
     QuietOpt,
+    check_save_target,
     ingest_options,
     announce_saved,
     load,
@@ -34,7 +36,7 @@ from ssmdoc.cli.common import (
 @app.command()
 def read(
     inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for stdin.", show_default=False)],
-    save: Annotated[Path, typer.Option("--save", help="Where to write the state.", show_default=False)],
+    save: Annotated[str, typer.Option("--save", help="Where to write the state.", show_default=False)],
     model: ModelOpt = DEFAULTS["model"],
     device: DeviceOpt = DEFAULTS["device"],
     dtype: DtypeOpt = DEFAULTS["dtype"],
@@ -46,6 +48,8 @@ def read(
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
+    include_secrets: IncludeSecretsOpt = False,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read documents into the model's state and save it, to ask about them later without reading again.
@@ -62,7 +66,7 @@ def read(
 
         ssmdoc summarize contract.state
     """
-    from ssmdoc.ingest import iter_segments
+    from ssmdoc.ingest import IngestStats, iter_segments
     from ssmdoc.pipeline import RunOptions, Task
     from ssmdoc.pipeline import read as read_inputs
     from ssmdoc.pipeline.document import finish_report
@@ -71,9 +75,11 @@ def read(
 
     # One pass: the state of a map-reduce window would not stand for the whole input.
     options = RunOptions(chunk_tokens, "stream")
+    check_save_target(save, inputs, force)  # before reading: never an input, never a document
     records: dict = {}
-    ingest = ingest_options(password, layout, include, exclude, max_file_bytes)
-    segments = hashed(iter_segments(inputs, options=ingest), records)
+    stats = IngestStats()
+    ingest = ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets)
+    segments = hashed(iter_segments(inputs, options=ingest, stats=stats), records)
     engine = load(model, device, dtype, quiet)
     progress = Progress(not quiet)
     with progress.show("reading ..."):
@@ -83,7 +89,7 @@ def read(
     if engine.max_context is not None and reading.last.state.seen_tokens > engine.max_context:
         warn(f"read {reading.report.input_tokens:,} tokens in one pass, beyond the model's context of "
              f"{engine.max_context:,} tokens; answers from this state may degrade")
-    meta = save_reading(engine, reading, save, records)
+    meta = save_reading(engine, reading, save, records, secrets_included=bool(stats.secrets_read))
     announce_saved(meta, save, quiet or json_out)
     report = finish_report(engine, reading.report, reading.meter, reading.last.state.seen_tokens)
     if json_out:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +16,9 @@ from ssmdoc.cli.common import (
     DeviceOpt,
     DtypeOpt,
     ExcludeOpt,
+    ForceOpt,
     IncludeOpt,
+    IncludeSecretsOpt,
     JsonOpt,
     LayoutOpt,
     MaxFileBytesOpt,
@@ -34,6 +35,7 @@ from ssmdoc.cli.common import (
     TopKOpt,
     TopPOpt,
     announce_saved,
+    check_save_target,
     finish,
     gen_options,
     ingest_options,
@@ -56,22 +58,24 @@ def _model_named(ctx: typer.Context) -> bool:
 
 
 def _document_task(ctx, task, inputs, model, device, dtype, options, json_out, quiet, save=None,
-                   ingest=None, context=None) -> None:
-    from ssmdoc.ingest import iter_segments
+                   ingest=None, context=None, force=False) -> None:
+    from ssmdoc.ingest import IngestStats, iter_segments
     from ssmdoc.pipeline import read, respond
     from ssmdoc.pipeline.saved import check_save, hashed, resume, save_reading, state_file_input
 
+    check_save_target(save, inputs, force)  # before reading: never an input, never a document
     state_file = state_file_input(inputs)
     if state_file is not None:
         reading, engine = resume(state_file, task, lambda name, kind: load(name, device, kind, quiet, context),
-                                 model=model if _model_named(ctx) else None, dtype=dtype)
+                                 model=model if _model_named(ctx) else None, dtype=dtype, warn=warn)
         if save:
             warn("--save ignored: the input is a saved state already")
     else:
         if save:
             check_save(options)  # before anything is read
         records: dict = {}
-        segments = iter_segments(inputs, options=ingest)  # checks every input now: a typo must not wait for a model to load
+        stats = IngestStats()
+        segments = iter_segments(inputs, options=ingest, stats=stats)  # checks every input now: a typo must not wait for a model to load
         engine = load(model, device, dtype, quiet, context)
         progress = Progress(not quiet)
         with progress.show("reading ..."):
@@ -80,13 +84,14 @@ def _document_task(ctx, task, inputs, model, device, dtype, options, json_out, q
         if reading.last.interrupted:
             warn(f"interrupted: answering from the {reading.report.input_tokens:,} tokens read so far")
         if save:
-            announce_saved(save_reading(engine, reading, save, records), save, quiet)
+            announce_saved(save_reading(engine, reading, save, records,
+                                        secrets_included=bool(stats.secrets_read)), save, quiet)
     on_text = None if json_out else stdout_text
     finish(respond(engine, reading, options, on_text=on_text, warn=warn), json_out, quiet)
 
 
 SaveOpt = Annotated[
-    Path | None,
+    str | None,  # a str, not a Path: Path("") would turn an empty --save into "."
     typer.Option("--save", help="Also save the document state to FILE: ask it later without reading again.",
                  show_default=False),
 ]
@@ -117,6 +122,8 @@ def summarize(
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
+    include_secrets: IncludeSecretsOpt = False,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Summarize documents of any length: PDFs, directories, text files, stdin.
@@ -140,7 +147,8 @@ def summarize(
     options = RunOptions(chunk_tokens, strategy,
                          gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
     _document_task(ctx, Task("summarize"), inputs, model, device, dtype, options, json_out, quiet, save,
-                   ingest_options(password, layout, include, exclude, max_file_bytes), context)
+                   ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets), context,
+                   force)
 
 
 @app.command()
@@ -169,6 +177,8 @@ def ask(
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
+    include_secrets: IncludeSecretsOpt = False,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Answer a question about documents: INPUT... then the QUESTION, last.
@@ -194,7 +204,8 @@ def ask(
     options = RunOptions(chunk_tokens, strategy,
                          gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
     _document_task(ctx, Task("ask", question), inputs, model, device, dtype, options, json_out, quiet, save,
-                   ingest_options(password, layout, include, exclude, max_file_bytes), context)
+                   ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets), context,
+                   force)
 
 
 class _TextDigests:
@@ -276,6 +287,10 @@ def watch(
         warn("no --every or --interval: only the final summary will be printed, at EOF or Ctrl-C")
     options = WatchOptions(every, interval, window, chunk_tokens,
                            gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
+    if sys.stdin is None:  # started with stdin closed (`<&-`): nothing will ever arrive
+        from ssmdoc.errors import InputError
+
+        raise InputError("standard input is closed", hint="pipe a stream in: tail -f app.log | ssmdoc watch")
     engine = load(model, device, dtype, quiet, context)
     sink = _JsonDigests() if json_out else _TextDigests()
     result = run_watch(engine, sys.stdin.buffer, options, on_digest=sink.on_digest, on_text=sink.on_text)

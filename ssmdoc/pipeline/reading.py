@@ -71,25 +71,13 @@ class Window:
 
 
 class _DeferSigint:
-    """Holds SIGINT back while the model runs; re-raises it as KeyboardInterrupt right after."""
+    """Holds SIGINT (and SIGTERM under the `ssmdoc` command) back while the model runs; re-raises it as
+    KeyboardInterrupt right after. A second signal ends the process at once (ssmdoc.signals)."""
 
-    def __init__(self):
-        self.pending = False
-
-    @contextlib.contextmanager
     def guard(self):
-        if threading.current_thread() is not threading.main_thread():
-            yield  # signals only reach the main thread; nothing to defer elsewhere
-            return
-        previous = signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, lambda *_: setattr(self, "pending", True))
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
+        from ssmdoc.signals import deferred
+
+        return deferred()
 
 
 class WindowReader:
