@@ -6,11 +6,12 @@ outside what the user named).
 
 pathspec compiles each `*` to `[^/]*`, and Python's backtracking regex engine takes polynomial time in the
 name length to the power of the number of stars when a name fails to match (`*a*a*a*a*b` against a 255-char
-name: minutes). Git's own matcher does not. So each pattern is simplified first, without changing what it
+name: 28 s, below). Git's own matcher does not. So each pattern is simplified first, without changing what it
 matches: a run of stars inside a segment is one star, repeated `**/` segments are one. A pattern still
 holding more than MAX_STARS stars in one segment, or more than MAX_DOUBLE_STARS `**` segments, is left out
-with a warning: with those bounds a match costs at most milliseconds (measured: 3 stars, 20 x 200-char
-segments, 3.3 s; 2 stars, 0.08 s).
+with a warning. Measured with pathspec 1.1.1 on the 2-vCPU AMD EPYC VM, 2026-11-29, load average ~10:
+`*a*a*a*a*b` (5 stars) against a 255-char name took 28 s, 7 stars against 100 chars 73 s; against a path of
+20 segments of 200 chars, `*a*a*a*b` took 3.3 s and `*a*a*b` 0.08 s.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 import stat
 
 MAX_CONTROL_BYTES = 1 << 20
-MAX_STARS = 2
+MAX_STARS = 3
 MAX_DOUBLE_STARS = 3
 MAX_PATTERN_CHARS = 1024
 

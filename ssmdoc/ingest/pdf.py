@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 from collections.abc import Iterator
 
 from ssmdoc.errors import InputError
@@ -127,8 +128,11 @@ def iter_pdf(
         for index in range(n_pages):
             number = index + 1
             try:
+                started = time.monotonic()
                 with page_deadline():
                     text = reader.pages[index].extract_text(extraction_mode=mode) or ""
+                if time.monotonic() - started > pdf_limits.PAGE_SECONDS:  # where no timer could run (a thread)
+                    raise PageTimeout
             except PageTimeout:
                 raise InputError(f"{display}: page {number} took over {pdf_limits.PAGE_SECONDS:.0f} s to extract "
                                  "(a decompression bomb?); the file is left out",

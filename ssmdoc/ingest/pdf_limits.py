@@ -2,8 +2,8 @@
 
 pypdf limits each decompressed stream itself (75 MB in pypdf 6+); a bomb of many such streams, or a page
 whose content takes minutes to interpret, is stopped here: extracting one page may take PAGE_SECONDS (a
-SIGALRM timer, on the main thread where signals arrive; elsewhere, e.g. a Ray worker, the page runs
-unbounded), and a document may yield MAX_DOCUMENT_CHARS characters of text in all. Either ends the file
+SIGALRM timer, on the main thread where signals arrive; elsewhere, e.g. a Ray worker, the page runs to its
+end and is refused afterwards), and a document may yield MAX_DOCUMENT_CHARS characters of text in all. Either ends the file
 with one InputError naming the page.
 """
 

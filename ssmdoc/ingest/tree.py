@@ -19,8 +19,8 @@ from ssmdoc.ingest.ignore_rules import bounded_patterns, read_control_file
 from ssmdoc.ingest.pdf import iter_pdf
 from ssmdoc.ingest.secrets import file_reason, name_reason
 from ssmdoc.ingest.text import SNIFF_BYTES, binary_reason, iter_text_file, read_sample
-from ssmdoc.terminal import decoded_name
 from ssmdoc.ingest.types import IngestOptions, IngestStats, Segment
+from ssmdoc.terminal import decoded_name
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def _globs(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec | None:
     kept, dropped = bounded_patterns(list(patterns))
     if dropped:
         raise InputError(f"--include/--exclude pattern too complex to match in bounded time: {dropped[0][:60]!r}",
-                         hint="use at most two * in one path segment")
+                         hint="use at most three * in one path segment")
     try:
         return pathspec.GitIgnoreSpec.from_lines(kept)
     except Exception as exc:
