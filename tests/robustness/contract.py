@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +50,27 @@ def assert_clean_error(stderr: str, code: int, fragment: str | None = None) -> N
 def assert_ok(stderr: str, code: int) -> None:
     assert code == 0, (code, stderr)
     assert "Traceback" not in stderr and "internal error" not in stderr and "error: " not in stderr, stderr
+
+
+class Hang(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def bounded(seconds: int = TIMEOUT):
+    """Fail instead of hanging: an in-process case that blocks (a FIFO opened twice) gets SIGALRM, whose
+    handler raises Hang out of the blocking call (PEP 475 retries system calls only when a handler returns)."""
+
+    def fire(signum, frame):
+        raise Hang(f"hung past {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class Run:

@@ -6,7 +6,7 @@ import os
 import time
 
 import pytest
-from contract import cli
+from contract import bounded, cli
 
 ESC_NAMES = ["title\x1b]0;pwned\x07.txt", "clear\x1b[2J.txt", "csi\x9b31m.txt"]
 
@@ -34,7 +34,8 @@ def test_gitignore_linked_to_an_endless_device_is_not_read(tmp_path, target):
 def test_gitignore_that_is_a_fifo_does_not_block(tmp_path):
     root = small_repo(tmp_path / "repo")
     os.mkfifo(root / ".gitignore")  # nobody ever writes to it: opening it would block forever
-    run = cli("inspect", root, "--json").ok()
+    with bounded():
+        run = cli("inspect", root, "--json").ok()
     assert "not a regular file" in run.stderr
 
 

@@ -4,7 +4,7 @@ import os
 import threading
 
 import pytest
-from contract import cli, finish, leftovers, process, snapshot
+from contract import bounded, cli, finish, leftovers, process, snapshot
 
 from ssmdoc.models.tokenizer import Tokenizer
 from ssmdoc.safe_write import atomic_path
@@ -88,7 +88,8 @@ def test_a_named_fifo_is_read_exactly_once_whole(mamba_ckpt, tmp_path):
     os.mkfifo(fifo)
     writer = threading.Thread(target=lambda: fifo.write_text(TEXT), daemon=True)
     writer.start()
-    run = cli("summarize", fifo, "--model", mamba_ckpt, "--max-new-tokens", "2", "--json").ok()
+    with bounded():
+        run = cli("summarize", fifo, "--model", mamba_ckpt, "--max-new-tokens", "2", "--json").ok()
     writer.join(10)
     import json
 
