@@ -21,8 +21,19 @@ class PageTimeout(BaseException):
     """Raised inside pypdf by the timer; a BaseException so that pypdf's broad `except Exception` cannot eat it."""
 
 
-def _raise(signum, frame):
-    raise PageTimeout
+RETRY_SECONDS = 0.25  # the timer fires again until the page ends: a handler run inside a gc callback or a
+# __del__ would have its exception swallowed ("Exception ignored in ..."; seen with hypothesis' gc callback)
+
+
+def _pypdf_dir() -> str:
+    import os
+
+    import pypdf
+
+    return os.path.dirname(pypdf.__file__)
+
+
+_PYPDF_DIR = ""  # set on first use, so that importing this module does not import pypdf
 
 
 @contextlib.contextmanager
@@ -33,10 +44,21 @@ def page_deadline(seconds: float | None = None):
     if not usable:
         yield
         return
-    previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    global _PYPDF_DIR
+    _PYPDF_DIR = _PYPDF_DIR or _pypdf_dir()
+    active = [True]
+
+    def fire(signum, frame):
+        # Only inside pypdf's own code, and not once the block is over (the finally below must run to its
+        # end); elsewhere (a gc callback, a __del__) the exception would be swallowed: the next tick retries.
+        if active[0] and frame is not None and _PYPDF_DIR in frame.f_code.co_filename:
+            raise PageTimeout
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds, RETRY_SECONDS)
     try:
         yield
     finally:
+        active[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -59,17 +59,21 @@ class Hang(Exception):
 @contextlib.contextmanager
 def bounded(seconds: int = TIMEOUT):
     """Fail instead of hanging: an in-process case that blocks (a FIFO opened twice) gets SIGALRM, whose
-    handler raises Hang out of the blocking call (PEP 475 retries system calls only when a handler returns)."""
+    handler raises Hang out of the blocking call (PEP 475 retries system calls only when a handler returns).
+    The timer repeats: a handler that runs inside a gc callback has its exception swallowed."""
+    active = [True]
 
     def fire(signum, frame):
-        raise Hang(f"hung past {seconds} s")
+        if active[0]:
+            raise Hang(f"hung past {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, fire)
-    signal.alarm(seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:
-        signal.alarm(0)
+        active[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
