@@ -101,6 +101,12 @@ class SsmdocGroup(TyperGroup):
                 sys.exit(1)
             echo_error(f"internal error: {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
             sys.exit(1)
+        if rv == 130:  # typer turns a KeyboardInterrupt outside invoke (parsing the arguments) into Exit(130)
+            try:
+                echo_error("interrupted")
+            except (OSError, ValueError):
+                pass
+            exit_interrupted()
         try:
             sys.stdout.flush()  # a reader that left during the last write is seen here, not at exit
         except (BrokenPipeError, _StdoutClosed):
