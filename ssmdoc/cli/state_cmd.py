@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ssmdoc.cli import app
-from ssmdoc.statefile import read_state, remove_states
+from ssmdoc.state_info import read_meta_verified
+from ssmdoc.statefile import remove_states
 
 state_app = typer.Typer(
     help="Saved document states (written with --save): inspect their provenance, or remove them.",
@@ -41,7 +42,7 @@ def info(
 
     Example: ssmdoc state info contract.state --json
     """
-    _, meta = read_state(file)
+    meta = read_meta_verified(file)
     record = dataclasses.asdict(meta)
     record["file"] = str(file)
     record["file_bytes"] = file.stat().st_size
