@@ -61,6 +61,7 @@ class ModelInfo:
     context_source: str = "unknown"  # where max_context comes from: config, known, --context, unknown
     plan: Any = None  # ssmdoc.pipeline.plan.Plan: how a run would read the inputs (needs the tokenizer)
     plan_state_bytes: dict[str, int] | None = None  # the state at its peak during that run
+    plan_error: str | None = None  # why a run with these options would be refused
 
     @property
     def state_total(self) -> int:
@@ -92,7 +93,8 @@ class InspectResult:
                 "state_total_bytes": m.state_total,
                 "transformer_kv_equivalent_bytes": m.transformer_kv_bytes,
                 "context_fraction": (self.total_tokens / m.max_context) if m.max_context else None,
-                "plan": None if m.plan is None else {**m.plan.to_dict(), "state_peak_bytes": m.plan_state_bytes},
+                "plan": ({"error": m.plan_error} if m.plan_error else None) if m.plan is None
+                else {**m.plan.to_dict(), "state_peak_bytes": m.plan_state_bytes},
             }
         return {
             "inputs": self.inputs,
@@ -183,7 +185,13 @@ def _add_plan(info, config, tokenizer, run, task, n_tokens: int) -> None:
     from ssmdoc.pipeline.plan import plan
 
     # the context the run plans with (config, a known training length, --context), as _model_info found it
-    info.plan = plan(tokenizer, info.max_context, task or Task("summarize"), run or RunOptions(), n_tokens)
+    from ssmdoc.errors import UsageError
+
+    try:
+        info.plan = plan(tokenizer, info.max_context, task or Task("summarize"), run or RunOptions(), n_tokens)
+    except UsageError as exc:  # the run would refuse these options: say so rather than fail to inspect
+        info.plan_error = exc.message
+        return
     info.plan_state_bytes = dict(estimate_state_bytes(config, info.plan.peak_sequence_tokens, info.dtype))
 
 

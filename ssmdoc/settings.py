@@ -77,8 +77,10 @@ def _check(path: Path, key: str, value: Any) -> Any:
     if setting.type is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, setting.type) or isinstance(value, bool):
+        example = {int: "4", float: "0.5", str: '"cpu"'}[setting.type] if setting.default is None else (
+            f'"{setting.default}"' if isinstance(setting.default, str) else repr(setting.default))
         raise UsageError(f"config file {path}: {key} must be a {setting.type.__name__}, not {value!r}",
-                         f'e.g. {key} = {setting.default!r}'.replace("'", '"'))
+                         f"e.g. {key} = {example}")
     return value
 
 

@@ -84,6 +84,9 @@ def _render(result, depth: int, strategy: str = "auto", max_new_tokens: int = 51
     else:
         summary += f"; {model.name}'s context is unknown: its config.json states none (give one with --context N)"
     say(summary)
+    if model.plan_error:
+        say(f"a run with --strategy {strategy} --max-new-tokens {max_new_tokens:,} would be refused: "
+            f"{model.plan_error}")
     if model.plan is not None:
         p = model.plan
         if p.strategy == "map-reduce":
