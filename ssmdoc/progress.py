@@ -237,7 +237,10 @@ class Progress:
         known = phase == "reading" and self.sizes is not None and self.sizes.known
         columns = [SpinnerColumn(), TextColumn("{task.description}")]
         if known:
-            columns += [BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn()]
+            from ssmdoc.report import human_bytes
+
+            total = human_bytes(self.sizes.total_bytes).replace("[", "\\[")
+            columns += [BarColumn(), TextColumn("{task.percentage:>3.0f}% of " + total), TimeRemainingColumn()]
         columns.append(TextColumn("{task.fields[stats]}"))
         with RichProgress(*columns, console=Console(stderr=True), transient=True) as bar:
             self._bar = bar

@@ -85,3 +85,41 @@ def test_progress_lines_interval(monkeypatch):
     p.interval = 0
     p.tokens(200, 1.0)
     assert out.getvalue().startswith("progress: reading, 200 tokens, 200 tokens/s")
+
+
+def test_bar_on_a_terminal_has_percentage_total_eta_and_rates(mamba_ckpt, tmp_path):
+    """stderr on a pseudo-terminal: the rich bar, drawn as it reads (frames captured from the pty)."""
+    import os
+    import pty
+    import re
+    import select
+
+    log = tmp_path / "big.log"
+    log.write_text("".join(f"line {i} of the log with some words\n" for i in range(3000)))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "ssmdoc", "summarize", str(log), "--model", str(mamba_ckpt),
+                             "--max-new-tokens", "2", "--chunk-tokens", "64"], stdout=subprocess.PIPE,
+                            stderr=slave, env=dict(os.environ, COLUMNS="160", NO_COLOR="1"))
+    os.close(slave)
+    raw = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 1 << 16)
+            except OSError:
+                break
+            if not data:
+                break
+            raw += data
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode(errors="replace"))
+    frames = [line for line in re.split(r"[\r\n]", text) if "reading" in line and "tokens/s" in line]
+    assert frames, text[-2000:]
+    size = f"{log.stat().st_size / 1024:.1f} KiB"
+    assert all(re.search(rf"\d+% of {re.escape(size)}", f) and "peak memory" in f for f in frames)
+    assert re.search(r"\d+:\d\d:\d\d", frames[-1])  # the ETA / elapsed column
