@@ -129,7 +129,7 @@ def _read_meta(path: Path) -> dict:
     read_header(path, error=lambda p, why: StateFileError(f"{p} is not a readable ssmdoc state file ({why})",
                                                            _HINT_REREAD))
     try:
-        with safe_open(str(path), framework="pt") as fh:
+        with safe_open(str(path), framework="numpy") as fh:  # metadata only: "pt" would import torch
             raw = fh.metadata() or {}
     except Exception as exc:  # safetensors raises its own error types for any malformed header
         raise StateFileError(f"{path} is not a readable ssmdoc state file (truncated or damaged)", _HINT_REREAD) from exc

@@ -59,7 +59,28 @@ class _StdoutClosed(Exception):
 
 
 class SsmdocGroup(TyperGroup):
-    """Runs click in non-standalone mode so that every way out passes through one boundary."""
+    """Runs click in non-standalone mode so that every way out passes through one boundary.
+
+    Also: the commands in the order of `help.COMMAND_ORDER`, and the config file's values as click's
+    `default_map` (so a flag beats an environment variable, which beats the file, which beats the default)."""
+
+    def get_params(self, ctx):
+        from ssmdoc.cli.help import _plain_params
+
+        params = super().get_params(ctx)
+        _plain_params(params)
+        return params
+
+    def list_commands(self, ctx) -> list[str]:
+        from ssmdoc.cli.help import ordered
+
+        return ordered(super().list_commands(ctx))
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        from ssmdoc.settings import default_map
+
+        extra.setdefault("default_map", default_map(self))
+        return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx):
         try:
@@ -121,14 +142,47 @@ app = typer.Typer(
     name="ssmdoc",
     help="Read documents too long for a transformer: summarize, ask, watch — on hybrid state-space models.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from ssmdoc.cli.version import version_line
+
+        typer.echo(version_line())
+        raise typer.Exit(0)
+
+
+def _set_color(value: str) -> str:
+    """--color: rich (every table, the help) reads NO_COLOR / FORCE_COLOR, so set them for this process."""
+    value = (value or "auto").lower()
+    if value not in ("auto", "always", "never"):
+        raise typer.BadParameter("use auto, always or never")
+    if value == "never":
+        os.environ["NO_COLOR"] = "1"
+        os.environ.pop("FORCE_COLOR", None)
+    elif value == "always":
+        os.environ["FORCE_COLOR"] = "1"
+        os.environ.pop("NO_COLOR", None)
+    return value
+
+
 @app.callback()
-def _root() -> None:
-    """ssmdoc: long-document analysis on hybrid state-space language models."""
+def _root(
+    version: bool = typer.Option(False, "--version", "-V", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
+    color: str = typer.Option("auto", "--color", envvar="SSMDOC_COLOR", callback=_set_color, metavar="WHEN",
+                              help="Colour in tables and help: auto (on a terminal), always, never. "
+                              "NO_COLOR=1 also turns it off."),
+) -> None:
+    """ssmdoc: long-document analysis on hybrid state-space language models.
+
+    Start with `ssmdoc demo` (no download: a small model shipped with ssmdoc), then
+    `ssmdoc summarize FILE` or `ssmdoc ask FILE "question"` with a real model.
+    """
 
 
 def main() -> None:
@@ -152,3 +206,8 @@ from ssmdoc.cli import read_cmd as _read_cmd  # noqa: E402,F401
 from ssmdoc.cli import state_cmd as _state_cmd  # noqa: E402,F401
 from ssmdoc.cli import tasks as _tasks  # noqa: E402,F401
 from ssmdoc.cli import version as _version  # noqa: E402,F401
+from ssmdoc.cli import config_cmd as _config_cmd  # noqa: E402,F401
+from ssmdoc.cli import demo as _demo  # noqa: E402,F401
+from ssmdoc.cli.help import use_ssmdoc_classes  # noqa: E402
+
+use_ssmdoc_classes(app)  # after every command module has registered (help.py says why)

@@ -22,20 +22,25 @@ from ssmdoc.cli.common import (
     MaxFileBytesOpt,
     ModelOpt,
     PasswordOpt,
-    Progress,
+    ProgressOpt,
     QuietOpt,
+    ThreadsOpt,
     check_save_target,
     ingest_options,
     announce_saved,
     load,
     print_json,
+    run_progress,
+    set_threads,
     warn,
 )
 
 
 @app.command()
 def read(
-    inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for stdin.", show_default=False)],
+    inputs: Annotated[
+        list[str], typer.Argument(metavar="INPUT...", help="Files, directories, or - for stdin.", show_default=False)
+    ],
     save: Annotated[str, typer.Option("--save", help="Where to write the state.", show_default=False)],
     model: ModelOpt = DEFAULTS["model"],
     device: DeviceOpt = DEFAULTS["device"],
@@ -43,6 +48,8 @@ def read(
     chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    progress: ProgressOpt = DEFAULTS["progress"],
+    threads: ThreadsOpt = DEFAULTS["threads"],
     password: PasswordOpt = None,
     layout: LayoutOpt = False,
     include: IncludeOpt = None,
@@ -80,10 +87,12 @@ def read(
     stats = IngestStats()
     ingest = ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets)
     segments = hashed(iter_segments(inputs, options=ingest, stats=stats), records)
+    reporter = run_progress(progress, quiet, inputs, ingest)
+    set_threads(threads)
     engine = load(model, device, dtype, quiet)
-    progress = Progress(not quiet)
-    with progress.show("reading ..."):
-        reading = read_inputs(engine, segments, Task("read"), options, on_progress=progress.tokens, one_window=True)
+    with reporter.show("reading"):
+        reading = read_inputs(engine, reporter.segments(segments), Task("read"), options,
+                              on_progress=reporter.tokens, one_window=True)
     if reading.last.interrupted:
         warn(f"interrupted: saving the {reading.report.input_tokens:,} tokens read so far")
     if engine.max_context is not None and reading.last.state.seen_tokens > engine.max_context:

@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ssmdoc.cli import app
-from ssmdoc.statefile import read_state, remove_states
+from ssmdoc.state_info import read_meta_verified
+from ssmdoc.statefile import remove_states
 from ssmdoc.terminal import safe
 
 state_app = typer.Typer(
@@ -50,7 +51,7 @@ def info(
 
     Example: ssmdoc state info contract.state --json
     """
-    _, meta = read_state(file)
+    meta = read_meta_verified(file)
     record = dataclasses.asdict(meta)
     record["file"] = str(file)
     record["file_bytes"] = file.stat().st_size

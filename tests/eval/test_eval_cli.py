@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from ssmdoc.cli import app
 
-SMALL = ["--lengths", "200", "--depths", "0,1", "--trials", "2", "-q"]
+SMALL = ["--lengths", "200", "--depths", "0,1", "--trials", "2", "--quiet"]
 
 
 def invoke(*args, input=None):
@@ -68,14 +68,14 @@ def test_out_dir_holds_cases_summary_heatmap_and_the_table_is_printed(random_hyb
 
 def test_a_run_resumes_from_its_case_log(random_hybrid, tmp_path):
     out = tmp_path / "run"
-    ok("eval", "--model", random_hybrid, "--lengths", "128", "--depths", "0,1", "--trials", "1", "-q", "--out", out)
+    ok("eval", "--model", random_hybrid, "--lengths", "128", "--depths", "0,1", "--trials", "1", "--quiet", "--out", out)
     _, first = rows(out / "cases.jsonl")
     assert len(first) == 2
     # A crash mid-write leaves half a line: it is dropped and that case runs again; the other is kept.
     log = out / "cases.jsonl"
     text = log.read_text()
     log.write_text(text[: len(text) - 20])
-    ok("eval", "--model", random_hybrid, "--lengths", "128", "--depths", "0,1", "--trials", "2", "-q", "--out", out)
+    ok("eval", "--model", random_hybrid, "--lengths", "128", "--depths", "0,1", "--trials", "2", "--quiet", "--out", out)
     _, second = rows(log)
     assert len(second) == 4
     assert second[0] == first[0]  # kept as it was, seconds included: not run again
@@ -86,7 +86,7 @@ def test_a_run_resumes_from_its_case_log(random_hybrid, tmp_path):
 
 def test_a_log_from_other_settings_is_refused(random_hybrid, tmp_path):
     out = tmp_path / "run"
-    ok("eval", "--model", random_hybrid, "--lengths", "64", "--depths", "0", "--trials", "1", "-q", "--out", out)
+    ok("eval", "--model", random_hybrid, "--lengths", "64", "--depths", "0", "--trials", "1", "--quiet", "--out", out)
     user_error("eval", "--model", random_hybrid, "--lengths", "64", "--depths", "0", "--trials", "1", "--seed", "9",
                "--out", out, fragment="other settings")
 
@@ -110,7 +110,7 @@ def test_haystack_files_go_through_ingestion(random_hybrid, tmp_path):
     doc = tmp_path / "notes.txt"
     doc.write_text("".join(f"Line {i} of the notes says nothing at all.\n" for i in range(50)))
     result = json.loads(ok("eval", "--model", random_hybrid, "--haystack", doc, "--lengths", "150", "--depths", "0.5",
-                           "--trials", "1", "-q", "--json").stdout)
+                           "--trials", "1", "--quiet", "--json").stdout)
     assert result["options"]["haystack"] == [str(doc)] and result["cases"] == 1
 
 

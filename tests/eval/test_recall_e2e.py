@@ -39,13 +39,13 @@ def question(n: Needle) -> str:
 @pytest.mark.parametrize("needle", NEEDLES, ids=lambda n: n.name)
 def test_ask_a_file_streamed_in_small_chunks(hybrid, haystack, needle, monkeypatch):
     monkeypatch.chdir(haystack.parent)
-    out = invoke("ask", haystack.name, question(needle), "--model", hybrid, "--chunk-tokens", "16", "-q")
+    out = invoke("ask", haystack.name, question(needle), "--model", hybrid, "--chunk-tokens", "16", "--quiet")
     assert out.stdout.strip() == needle.code
 
 
 @pytest.mark.parametrize("needle", NEEDLES[:2], ids=lambda n: n.name)
 def test_ask_from_stdin(hybrid, haystack, needle):
-    out = invoke("ask", "-", question(needle), "--model", hybrid, "--chunk-tokens", "64", "-q",
+    out = invoke("ask", "-", question(needle), "--model", hybrid, "--chunk-tokens", "64", "--quiet",
                  input=haystack.read_text())
     assert out.stdout.strip() == needle.code
 
@@ -53,9 +53,9 @@ def test_ask_from_stdin(hybrid, haystack, needle):
 def test_ask_a_saved_state_read_without_the_question(hybrid, haystack, tmp_path, monkeypatch):
     monkeypatch.chdir(haystack.parent)
     state = tmp_path / "hay.state"
-    invoke("read", haystack.name, "--save", state, "--model", hybrid, "--chunk-tokens", "32", "-q")
+    invoke("read", haystack.name, "--save", state, "--model", hybrid, "--chunk-tokens", "32", "--quiet")
     for needle in NEEDLES:
-        out = invoke("ask", state, question(needle), "-q")  # the model is the one the state names
+        out = invoke("ask", state, question(needle), "--quiet")  # the model is the one the state names
         assert out.stdout.strip() == needle.code
 
 
@@ -69,5 +69,5 @@ def test_the_answer_depends_on_the_document(hybrid, tmp_path, monkeypatch):
         hay = build_haystack(filler_units(i), 300, [Needle("Sofia", code, 0.5)],
                              lambda t: len(tok.encode(t, parse_special=False)))
         (tmp_path / "h.txt").write_text(hay.text + "\n")
-        out = invoke("ask", "h.txt", "What is the access code for Sofia?", "--model", hybrid, "-q")
+        out = invoke("ask", "h.txt", "What is the access code for Sofia?", "--model", hybrid, "--quiet")
         assert out.stdout.strip() == code
