@@ -18,9 +18,10 @@ from typing import Any
 
 import jinja2
 import jinja2.ext
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import GenerationError, ModelError
+
+from .template_limits import LimitedSandbox, render_limited
 
 # For checkpoints without a template (base models): plain role-prefixed turns, ending in "Assistant:" so that
 # the model continues with the answer.
@@ -96,7 +97,7 @@ def _strftime_now(fmt):
 @functools.lru_cache(maxsize=16)
 def compile_template(source: str) -> jinja2.Template:
     """The template compiled in transformers' environment; a syntax error is a ModelError."""
-    env = ImmutableSandboxedEnvironment(
+    env = LimitedSandbox(  # transformers' ImmutableSandboxedEnvironment, with size limits (template_limits)
         trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols]
     )
     env.filters["tojson"] = _tojson
@@ -146,7 +147,8 @@ def render_chat(template, messages, *, add_generation_prompt, tools, documents, 
             message = {"thinking": reasoning, **message, "reasoning_content": reasoning}
         chat.append(message)
     try:
-        return template.render(
+        return render_limited(
+            template,
             messages=chat,
             tools=_plain(tools),
             documents=_plain(documents),

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .errors import ModelError
+from .safetensors_check import check_files, shard_names
 
 # Only what the engine reads: weights in safetensors (never pickles), the config and the tokenizer.
 ALLOW_PATTERNS = [
@@ -139,22 +140,18 @@ _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 def safetensors_files(path: Path) -> list[Path]:
     index = path / "model.safetensors.index.json"
     if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"cannot read {index}: {exc}") from exc
-        files = [path / name for name in dict.fromkeys(weight_map.values())]
+        files = [path / name for name in shard_names(index)]
         missing = [f.name for f in files if not f.is_file()]
         if missing:
             raise ModelError(f"{index.name} lists shards that are not in {path}: {', '.join(missing[:5])}",
                              hint="the download may be incomplete; fetch the checkpoint again")
-        return files
+        return check_files(files)
     single = path / "model.safetensors"
     if single.is_file():
-        return [single]
+        return check_files([single])
     files = sorted(path.glob("*.safetensors"))
     if files:
-        return files
+        return check_files(files)  # headers validated before safe_open sees them (safetensors_check)
     pickles = sorted(p.name for p in path.iterdir() if p.name.endswith(_PICKLE_SUFFIXES))
     if pickles:
         raise ModelError(
@@ -198,6 +195,8 @@ def read_json(path: Path) -> dict | None:
     """The JSON object in `path`, None when the file does not exist; a corrupt file is a ModelError."""
     if not path.is_file():
         return None
+    if path.stat().st_size > 64 << 20:
+        raise ModelError(f"cannot read {path}: larger than 64 MiB, not a config file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

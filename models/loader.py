@@ -20,6 +20,7 @@ from .ffn import MoE
 from .model import HybridLM
 from .parsing import config_family, load_config
 from .stored import StoredTensor, read_header
+from .validate import check_memory
 
 
 def _iter_tensors(files: list[Path]):
@@ -164,6 +165,7 @@ def empty_model(config: ModelConfig, dtype: torch.dtype, device: str | torch.dev
                 param.data = param.data.float()
     if torch.device(device).type == "meta":
         return model
+    check_memory(model, device)  # refused before to_empty takes the memory (validate.py)
     model = model.to_empty(device=device)
     for module in model.modules():  # to_empty leaves buffers undefined: rotary frequencies, muP vectors
         if hasattr(module, "reset_buffers"):

@@ -9,6 +9,7 @@ from .config import ModelConfig
 from .errors import ModelError
 from .families import all_families, family_for
 from .refusals import check_raw_config
+from .validate import validate_raw_config
 
 SSM_ACTIVATIONS = ("silu", "swish")
 
@@ -51,6 +52,7 @@ def load_config(path_or_dir: str | Path) -> ModelConfig:
     raw = read_json(path)
     if raw is None:
         raise ModelError(f"no config.json at {path}", hint="point at a Hugging Face checkpoint directory")
+    validate_raw_config(raw)  # types and ranges before any parser computes with them (validate.py)
     return parse_config(raw)
 
 

@@ -10,6 +10,8 @@ Only rope_type "default" (no frequency scaling) is implemented; the config parse
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -32,9 +34,14 @@ class Rotary(nn.Module):
     def forward(self, q: torch.Tensor, k: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
         """q (b, h, l, s), k (b, kh, l, s) -> both rotated for positions start .. start + l - 1."""
         l = q.shape[2]
-        pos = torch.arange(start, start + l, device=q.device, dtype=torch.float)
-        freqs = pos[:, None] * self.inv_freq.to(q.device)[None, :]  # (l, r/2)
-        emb = torch.cat((freqs, freqs), dim=-1)  # (l, r)
+        # Angles in float64, reduced modulo 2 pi before the float32 cos/sin: in float32, pos x freq near
+        # position 1e7 has a spacing of 1 rad, so neighbours lose their order (0.25 rad at 10M tokens, an
+        # endless `watch`). The frequencies stay transformers' float32 values; at short positions the angles
+        # equal the reference's to float32 rounding.
+        pos = torch.arange(start, start + l, device=q.device, dtype=torch.float64)
+        freqs = pos[:, None] * self.inv_freq.to(q.device, torch.float64)[None, :]  # (l, r/2)
+        freqs = torch.remainder(freqs, 2 * math.pi)
+        emb = torch.cat((freqs, freqs), dim=-1).float()  # (l, r)
         cos, sin = emb.cos().to(q.dtype), emb.sin().to(q.dtype)  # cast like the reference before the products
         return self._rotate(q, cos, sin), self._rotate(k, cos, sin)
 

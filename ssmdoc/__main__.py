@@ -1,3 +1,3 @@
-from ssmdoc.cli import main
+from ssmdoc.entry import main
 
 main()

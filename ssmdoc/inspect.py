@@ -59,6 +59,9 @@ class ModelInfo:
     state_bytes: dict[str, int]  # {"ssm", "conv", "kv"} after reading all the input tokens
     transformer_kv_bytes: int  # the KV cache an all-attention model of the same shape would need
     context_source: str = "unknown"  # where max_context comes from: config, known, --context, unknown
+    plan: Any = None  # ssmdoc.pipeline.plan.Plan: how a run would read the inputs (needs the tokenizer)
+    plan_state_bytes: dict[str, int] | None = None  # the state at its peak during that run
+    plan_error: str | None = None  # why a run with these options would be refused
 
     @property
     def state_total(self) -> int:
@@ -90,6 +93,8 @@ class InspectResult:
                 "state_total_bytes": m.state_total,
                 "transformer_kv_equivalent_bytes": m.transformer_kv_bytes,
                 "context_fraction": (self.total_tokens / m.max_context) if m.max_context else None,
+                "plan": ({"error": m.plan_error} if m.plan_error else None) if m.plan is None
+                else {**m.plan.to_dict(), "state_peak_bytes": m.plan_state_bytes},
             }
         return {
             "inputs": self.inputs,
@@ -133,8 +138,14 @@ def inspect_inputs(
     model: str | None = None,
     stdin: BinaryIO | None = None,
     context: int | None = None,
+    run=None,
+    task=None,
 ) -> InspectResult:
     """Reads every input as a run would, counts its tokens and, with a model, sizes the state.
+
+    With a model and its tokenizer, also predicts how a run with `run` (ssmdoc.pipeline.RunOptions; default
+    options when None) for `task` (default: summarize) reads the inputs, with the pipeline's own arithmetic
+    (ssmdoc.pipeline.plan): one pass or map-reduce, how many windows, and the state at its peak.
 
     Raises InputError for unreadable inputs (as ingestion does) and ModelError for a model that cannot be
     resolved or whose config cannot be parsed.
@@ -143,7 +154,7 @@ def inspect_inputs(
     stats = IngestStats()
     count: Callable[[str], int] = estimate_tokens
     counter, exact = f"estimate: UTF-8 bytes / {BYTES_PER_TOKEN_ESTIMATE} (name a --model for exact counts)", False
-    config = path = None
+    config = path = tokenizer = None
     segments = iter_segments(inputs, options, stats, stdin=stdin)  # checks the inputs before any download
     if model is not None:
         from ssmdoc.models.checkpoint import resolve_checkpoint
@@ -163,7 +174,25 @@ def inspect_inputs(
     result = InspectResult(list(inputs), tree, tree.tokens, counter, exact, stats)
     if config is not None:
         result.model = _model_info(model, path, config, tree.tokens, context)
+        if tokenizer is not None:
+            _add_plan(result.model, config, tokenizer, run, task, tree.tokens)
     return result
+
+
+def _add_plan(info, config, tokenizer, run, task, n_tokens: int) -> None:
+    from ssmdoc.models import estimate_state_bytes
+    from ssmdoc.pipeline import RunOptions, Task
+    from ssmdoc.pipeline.plan import plan
+
+    # the context the run plans with (config, a known training length, --context), as _model_info found it
+    from ssmdoc.errors import UsageError
+
+    try:
+        info.plan = plan(tokenizer, info.max_context, task or Task("summarize"), run or RunOptions(), n_tokens)
+    except UsageError as exc:  # the run would refuse these options: say so rather than fail to inspect
+        info.plan_error = exc.message
+        return
+    info.plan_state_bytes = dict(estimate_state_bytes(config, info.plan.peak_sequence_tokens, info.dtype))
 
 
 def _tokenizer(path: Path, options: IngestOptions):

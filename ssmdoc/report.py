@@ -94,7 +94,8 @@ def render_report(report: Report, console=None) -> None:
         ("model context", context),
         ("strategy", report.strategy + (f" (attention keeps the last {report.kv_window:,} tokens)"
                                          if report.kv_window else "")),
-        ("chunks", f"{report.chunks:,} x <= {report.chunk_tokens:,} tokens"),
+        # no chunks row for a resumed run (nothing was read now): a meaningless "0 x <= 2,048" otherwise
+        *([("chunks", f"{report.chunks:,} x <= {report.chunk_tokens:,} tokens")] if report.chunks else []),
         (
             "state (peak)",
             f"{human_bytes(state_total)}  (ssm {human_bytes(s['ssm'])}, conv {human_bytes(s['conv'])}, "
@@ -110,11 +111,16 @@ def render_report(report: Report, console=None) -> None:
         r = report.resumed
         rows.append(("resumed from", f"{r['state_file']}: {r['tokens']:,} tokens, reading them took "
                                      f"{r['read_seconds']:.2f} s"))
-    rows += [
-        ("prefill", f"{report.prefill_tokens_per_second:,.1f} tokens/s"),
-        ("decode", f"{report.decode_tokens_per_second:,.1f} tokens/s"),
-        ("elapsed", f"{report.elapsed_seconds:.2f} s"),
-    ]
+    # A rate is shown only for work that was done (`ssmdoc read` generates nothing: no "decode 0.0").
+    if report.prefill_tokens_per_second:
+        rows.append(("prefill", f"{report.prefill_tokens_per_second:,.1f} tokens/s"))
+    if report.decode_tokens_per_second:
+        rows.append(("decode", f"{report.decode_tokens_per_second:,.1f} tokens/s"))
+    rows.append(("elapsed", f"{report.elapsed_seconds:.2f} s"))
+    from rich.text import Text
+
+    from ssmdoc.terminal import safe
+
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(name, Text(safe(value)))  # Text: a state file named "[b]x" is not markup
     console.print(table)

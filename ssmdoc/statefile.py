@@ -19,6 +19,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import stat
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # torch is imported where tensors are handled, so `ssmdoc --h
     import torch
 
 FORMAT = "ssmdoc-state"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: weights_hash covers the tensor bytes (models.safetensors_check); secrets_included
 _HINT_REREAD = "read the documents again with `ssmdoc read INPUT... --save FILE`"
 
 
@@ -54,24 +55,22 @@ class StateMeta:
     ssmdoc_version: str = __version__
     format_version: int = FORMAT_VERSION
     content_hash: str = ""
+    secrets_included: bool = False  # files that look like secrets were read into it (--include-secrets)
 
 
-def weights_fingerprint(checkpoint_dir: str | os.PathLike) -> str:
-    """A hash of the weights' index: the sharded index file, or the safetensors headers.
+def weights_fingerprint(checkpoint_dir: str | os.PathLike, revision: str | None = None) -> str:
+    """A hash of the weights themselves (and of the Hub revision when known): see
+    ssmdoc.models.safetensors_check.fingerprint for what is read (every tensor's name, dtype, shape and
+    bytes, sampled at spread offsets in tensors over 64 KiB)."""
+    from ssmdoc.models.safetensors_check import fingerprint, shard_names
 
-    Headers name every tensor with its dtype, shape and byte offsets, so any other checkpoint layout differs;
-    hashing the multi-GB payload on every question would cost more than the question.
-    """
     root = Path(checkpoint_dir)
-    digest = hashlib.sha256()
     index = root / "model.safetensors.index.json"
     if index.is_file():
-        digest.update(index.read_bytes())
-    for shard in sorted(root.glob("*.safetensors")):
-        with open(shard, "rb") as fh:
-            (n,) = struct.unpack("<Q", fh.read(8))
-            digest.update(shard.name.encode() + b"\0" + fh.read(n))
-    return digest.hexdigest()
+        files = [root / name for name in shard_names(index)]
+    else:
+        files = sorted(p for p in root.glob("*.safetensors") if p.is_file())
+    return fingerprint(files, extra=revision or "")
 
 
 def describe_file_source(path: str | os.PathLike, kind: str) -> dict:
@@ -108,24 +107,29 @@ def save_state(path: str | os.PathLike, tensors: dict[str, torch.Tensor], meta: 
     meta = dataclasses.replace(meta, created=meta.created or _dt.datetime.now(_dt.timezone.utc).isoformat())
     cpu = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
     meta.content_hash = _content_hash(dataclasses.asdict(meta), cpu)
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        save_file(cpu, str(tmp), metadata=_encode(meta))
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StateFileError(f"cannot write state file {target}: {exc.strerror or exc}") from exc
+    from safetensors import SafetensorError
+
+    from ssmdoc.safe_write import atomic_path, write_failure
+
+    with atomic_path(path) as tmp:  # a temp file beside the target, renamed over it only when complete
+        try:
+            save_file(cpu, str(tmp), metadata=_encode(meta))
+        except SafetensorError as exc:  # its own type around the OS error (disk full, file-size limit)
+            raise write_failure(exc, path) from exc
     return meta
 
 
 def _read_meta(path: Path) -> dict:
     from safetensors import safe_open
 
-    if not path.is_file():
+    from ssmdoc.models.safetensors_check import read_header
+
+    if not os.path.lexists(path):
         raise StateFileError(f"no saved state at {path}", "save one with `ssmdoc read INPUT... --save FILE`")
+    read_header(path, error=lambda p, why: StateFileError(f"{p} is not a readable ssmdoc state file ({why})",
+                                                           _HINT_REREAD))
     try:
-        with safe_open(str(path), framework="pt") as fh:
+        with safe_open(str(path), framework="numpy") as fh:  # metadata only: "pt" would import torch
             raw = fh.metadata() or {}
     except Exception as exc:  # safetensors raises its own error types for any malformed header
         raise StateFileError(f"{path} is not a readable ssmdoc state file (truncated or damaged)", _HINT_REREAD) from exc
@@ -135,6 +139,8 @@ def _read_meta(path: Path) -> dict:
         meta = json.loads(raw["meta"])
     except json.JSONDecodeError as exc:
         raise StateFileError(f"{path}: its provenance metadata is damaged", _HINT_REREAD) from exc
+    if not isinstance(meta, dict):
+        raise StateFileError(f"{path}: its provenance metadata is damaged", _HINT_REREAD)
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise StateFileError(
@@ -156,6 +162,9 @@ def read_state(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], StateM
         raise StateFileError(f"{p} is truncated or damaged: its tensors cannot be read", _HINT_REREAD) from exc
     if _content_hash(meta, tensors) != meta.get("content_hash"):
         raise StateFileError(f"{p} does not match its content hash: it was modified or damaged", _HINT_REREAD)
+    from ssmdoc.state_schema import validate_meta
+
+    validate_meta(meta, p)  # after the hash: a wrong type is then a writer's bug or a hand-made file
     fields = {f.name for f in dataclasses.fields(StateMeta)}
     return tensors, StateMeta(**{k: v for k, v in meta.items() if k in fields})
 
@@ -182,6 +191,9 @@ def is_state_file(path: str | os.PathLike) -> bool:
     """
     p = Path(path)
     try:
+        # Regular files only: opening a pipe, FIFO or /dev/stdin to peek would consume (or block on) input.
+        if not stat.S_ISREG(os.stat(p).st_mode):
+            return False
         with open(p, "rb") as fh:
             head = fh.read(8)
             if len(head) < 8:
@@ -204,7 +216,12 @@ def remove_states(paths: list[str | os.PathLike]) -> list[tuple[Path, int]]:
     for path in paths:
         p = Path(path)
         _read_meta(p)
+        if not os.access(p.parent if str(p.parent) else ".", os.W_OK | os.X_OK):
+            raise StateFileError(f"cannot remove {p}: its directory is not writable", "nothing was removed")
         checked.append((p, p.stat().st_size))
     for p, _ in checked:
-        p.unlink()
+        try:
+            p.unlink()
+        except OSError as exc:
+            raise StateFileError(f"cannot remove {p}: {exc.strerror or exc}") from exc
     return checked

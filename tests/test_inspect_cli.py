@@ -39,7 +39,7 @@ def fixture(tmp_path, name):
         make_repo(tmp_path / "repo")
         return [str(tmp_path / "repo"), "--max-file-bytes", "1000"], None, 0
     if name == "stdin-invalid-utf8":
-        return ["-"], b"ok line\n\xff\xfe\xc3(\r\n" + bytes(range(256)), 0
+        return ["-"], b"ok line\n\xff\xfe\xc3(\r\n" + bytes(range(1, 256)), 0  # NUL: refused as binary
     if name == "stdin-huge-line":
         return ["-"], b"y" * (3 << 20), 0
     raise AssertionError(name)

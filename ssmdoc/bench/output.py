@@ -9,6 +9,8 @@ import csv
 import json
 from pathlib import Path
 
+from ssmdoc.safe_write import atomic_path, write_text
+
 CSV_FIELDS = ["engine", "tokens", "seconds", "tokens_per_second", "peak_memory_bytes", "ready_rss_bytes",
               "state_ssm_bytes", "state_conv_bytes", "state_kv_bytes", "decode_tokens_per_second", "peak_cuda_bytes",
               "load_seconds", "parameters", "device", "dtype"]
@@ -37,12 +39,12 @@ def ratios(rows: list[dict], base: str = "ssmdoc") -> list[dict]:
 
 
 def write_json(result: dict, path: Path) -> Path:
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    write_text(path, json.dumps(result, indent=2) + "\n")  # temp file + rename (ssmdoc.safe_write)
     return path
 
 
 def write_csv(rows: list[dict], path: Path) -> Path:
-    with path.open("w", newline="") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
@@ -97,7 +99,8 @@ def write_plots(rows: list[dict], out_dir: Path, title: str = "") -> list[Path]:
         ax.legend(fontsize=8)
         fig.tight_layout()
         path = out_dir / name
-        fig.savefig(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=path.suffix.lstrip("."))
         plt.close(fig)
         written.append(path)
     return written
@@ -125,7 +128,7 @@ def write_outputs(result: dict, out_dir: Path, title: str = "", plots: bool = Tr
     """bench.json, bench.csv, bench.md and the plots in `out_dir`; (files written, a note when plots were skipped)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_json(result, out_dir / "bench.json"), write_csv(result["rows"], out_dir / "bench.csv")]
-    (out_dir / "bench.md").write_text(to_markdown(result))
+    write_text(out_dir / "bench.md", to_markdown(result))
     written.append(out_dir / "bench.md")
     note = None
     if plots and result["rows"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,37 +14,49 @@ from ssmdoc.cli.common import (
     DeviceOpt,
     DtypeOpt,
     ExcludeOpt,
+    ForceOpt,
     IncludeOpt,
+    IncludeSecretsOpt,
     JsonOpt,
     LayoutOpt,
     MaxFileBytesOpt,
     ModelOpt,
     PasswordOpt,
-    Progress,
+    ProgressOpt,
     QuietOpt,
+    ThreadsOpt,
+    check_save_target,
     ingest_options,
     announce_saved,
     load,
     print_json,
+    run_progress,
+    set_threads,
     warn,
 )
 
 
 @app.command()
 def read(
-    inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for stdin.", show_default=False)],
-    save: Annotated[Path, typer.Option("--save", help="Where to write the state.", show_default=False)],
+    inputs: Annotated[
+        list[str], typer.Argument(metavar="INPUT...", help="Files, directories, or - for stdin.", show_default=False)
+    ],
+    save: Annotated[str, typer.Option("--save", help="Where to write the state.", show_default=False)],
     model: ModelOpt = DEFAULTS["model"],
     device: DeviceOpt = DEFAULTS["device"],
     dtype: DtypeOpt = DEFAULTS["dtype"],
     chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    progress: ProgressOpt = DEFAULTS["progress"],
+    threads: ThreadsOpt = DEFAULTS["threads"],
     password: PasswordOpt = None,
     layout: LayoutOpt = False,
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
+    include_secrets: IncludeSecretsOpt = False,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read documents into the model's state and save it, to ask about them later without reading again.
@@ -62,7 +73,7 @@ def read(
 
         ssmdoc summarize contract.state
     """
-    from ssmdoc.ingest import iter_segments
+    from ssmdoc.ingest import IngestStats, iter_segments
     from ssmdoc.pipeline import RunOptions, Task
     from ssmdoc.pipeline import read as read_inputs
     from ssmdoc.pipeline.document import finish_report
@@ -71,19 +82,23 @@ def read(
 
     # One pass: the state of a map-reduce window would not stand for the whole input.
     options = RunOptions(chunk_tokens, "stream")
+    check_save_target(save, inputs, force)  # before reading: never an input, never a document
     records: dict = {}
-    ingest = ingest_options(password, layout, include, exclude, max_file_bytes)
-    segments = hashed(iter_segments(inputs, options=ingest), records)
+    stats = IngestStats()
+    ingest = ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets)
+    segments = hashed(iter_segments(inputs, options=ingest, stats=stats), records)
+    reporter = run_progress(progress, quiet, inputs, ingest)
+    set_threads(threads)
     engine = load(model, device, dtype, quiet)
-    progress = Progress(not quiet)
-    with progress.show("reading ..."):
-        reading = read_inputs(engine, segments, Task("read"), options, on_progress=progress.tokens, one_window=True)
+    with reporter.show("reading"):
+        reading = read_inputs(engine, reporter.segments(segments), Task("read"), options,
+                              on_progress=reporter.tokens, one_window=True)
     if reading.last.interrupted:
         warn(f"interrupted: saving the {reading.report.input_tokens:,} tokens read so far")
     if engine.max_context is not None and reading.last.state.seen_tokens > engine.max_context:
         warn(f"read {reading.report.input_tokens:,} tokens in one pass, beyond the model's context of "
              f"{engine.max_context:,} tokens; answers from this state may degrade")
-    meta = save_reading(engine, reading, save, records)
+    meta = save_reading(engine, reading, save, records, secrets_included=bool(stats.secrets_read))
     announce_saved(meta, save, quiet or json_out)
     report = finish_report(engine, reading.report, reading.meter, reading.last.state.seen_tokens)
     if json_out:

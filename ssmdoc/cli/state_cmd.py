@@ -9,15 +9,25 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ssmdoc.cli import app
-from ssmdoc.statefile import read_state, remove_states
+from ssmdoc.state_info import read_meta_verified
+from ssmdoc.statefile import remove_states
+from ssmdoc.terminal import safe
 
 state_app = typer.Typer(
     help="Saved document states (written with --save): inspect their provenance, or remove them.",
     no_args_is_help=True,
 )
 app.add_typer(state_app, name="state")
+
+
+class _SafeTable(Table):
+    """Values from a state file (source paths, the model name) are shown as text: no markup, no escapes."""
+
+    def add_row(self, *cells, **kwargs):
+        super().add_row(*(Text(safe(str(c))) for c in cells), **kwargs)
 
 
 def _human(n: int) -> str:
@@ -41,14 +51,14 @@ def info(
 
     Example: ssmdoc state info contract.state --json
     """
-    _, meta = read_state(file)
+    meta = read_meta_verified(file)
     record = dataclasses.asdict(meta)
     record["file"] = str(file)
     record["file_bytes"] = file.stat().st_size
     if as_json:
         typer.echo(json.dumps(record, indent=2))
         return
-    table = Table(title=f"saved state {file}", show_header=False)
+    table = _SafeTable(title=f"saved state {safe(str(file))}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
     table.add_row("model", meta.model + (f" @ {meta.model_revision}" if meta.model_revision else ""))
@@ -59,6 +69,7 @@ def info(
     for src in meta.sources:
         table.add_row("source", f"{src.get('kind')}: {src.get('path')} ({src.get('size', '?')} B, sha256 {str(src.get('sha256'))[:12]})")
     table.add_row("created", f"{meta.created} by ssmdoc {meta.ssmdoc_version} (format {meta.format_version})")
+    table.add_row("secrets read", "yes (--include-secrets, or named)" if meta.secrets_included else "no")
     table.add_row("content hash", meta.content_hash)
     Console().print(table)
 
@@ -75,4 +86,4 @@ def rm(
     Example: ssmdoc state rm contract.state notes.state
     """
     for path, size in remove_states(files):
-        typer.echo(f"removed {path} ({_human(size)})")
+        typer.echo(f"removed {safe(str(path))} ({_human(size)})")

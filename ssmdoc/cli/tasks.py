@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,34 +15,42 @@ from ssmdoc.cli.common import (
     DeviceOpt,
     DtypeOpt,
     ExcludeOpt,
+    ForceOpt,
     IncludeOpt,
+    IncludeSecretsOpt,
     JsonOpt,
     LayoutOpt,
     MaxFileBytesOpt,
     MaxNewOpt,
     ModelOpt,
     PasswordOpt,
-    Progress,
+    ProgressOpt,
     QuietOpt,
     RepetitionPenaltyOpt,
     SeedOpt,
     StopOpt,
     StrategyOpt,
     TempOpt,
+    ThreadsOpt,
     TopKOpt,
     TopPOpt,
     announce_saved,
+    check_save_target,
     finish,
     gen_options,
     ingest_options,
     load,
     print_json,
+    run_progress,
+    set_threads,
+    stdout_is_tty,
     stdout_text,
     warn,
 )
 
 InputsArg = Annotated[
-    list[str], typer.Argument(metavar="INPUT", help="Files, directories, or - for stdin.", show_default=False)
+    list[str] | None,
+    typer.Argument(metavar="INPUT...", help="Files, directories, a saved state, or - for stdin.", show_default=False),
 ]
 
 
@@ -52,41 +58,63 @@ def _model_named(ctx: typer.Context) -> bool:
     """Whether --model (or SSMDOC_MODEL) was given, rather than left at the default."""
     from typer._click.core import ParameterSource
 
-    return ctx.get_parameter_source("model") not in (ParameterSource.DEFAULT, None)
+    # the config file's model is a default too: a saved state's own model beats it
+    return ctx.get_parameter_source("model") not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
 
 
 def _document_task(ctx, task, inputs, model, device, dtype, options, json_out, quiet, save=None,
-                   ingest=None, context=None) -> None:
-    from ssmdoc.ingest import iter_segments
+                   ingest=None, context=None, force=False, threads=0, progress_mode="auto") -> None:
+    from ssmdoc.ingest import IngestStats, iter_segments
     from ssmdoc.pipeline import read, respond
     from ssmdoc.pipeline.saved import check_save, hashed, resume, save_reading, state_file_input
 
+    check_save_target(save, inputs, force)  # before reading: never an input, never a document
     state_file = state_file_input(inputs)
+    progress = run_progress(progress_mode, quiet, [] if state_file else inputs, ingest)
+    set_threads(threads)
     if state_file is not None:
         reading, engine = resume(state_file, task, lambda name, kind: load(name, device, kind, quiet, context),
-                                 model=model if _model_named(ctx) else None, dtype=dtype)
+                                 model=model if _model_named(ctx) else None, dtype=dtype, warn=warn)
         if save:
             warn("--save ignored: the input is a saved state already")
     else:
         if save:
             check_save(options)  # before anything is read
         records: dict = {}
-        segments = iter_segments(inputs, options=ingest)  # checks every input now: a typo must not wait for a model to load
+        stats = IngestStats()
+        segments = iter_segments(inputs, options=ingest, stats=stats)  # checks every input now: a typo must not wait for a model to load
         engine = load(model, device, dtype, quiet, context)
-        progress = Progress(not quiet)
-        with progress.show("reading ..."):
+        segments = progress.segments(segments)
+        with progress.show("reading"):
             reading = read(engine, hashed(segments, records) if save else segments, task, options,
-                           on_progress=progress.tokens, one_window=bool(save))
+                           on_progress=progress.tokens, one_window=bool(save), hooks=progress.hooks())
         if reading.last.interrupted:
             warn(f"interrupted: answering from the {reading.report.input_tokens:,} tokens read so far")
         if save:
-            announce_saved(save_reading(engine, reading, save, records), save, quiet)
+            announce_saved(save_reading(engine, reading, save, records,
+                                        secrets_included=bool(stats.secrets_read)), save, quiet)
     on_text = None if json_out else stdout_text
-    finish(respond(engine, reading, options, on_text=on_text, warn=warn), json_out, quiet)
+    # While the answer streams to a terminal it is its own progress; otherwise (--json, a pipe) say how far
+    # generation is, and announce map-reduce's rounds either way.
+    with progress.answering(streams_to_terminal=on_text is not None and stdout_is_tty()):
+        result = respond(engine, reading, options, on_text=on_text, warn=warn, hooks=progress.hooks())
+    finish(result, json_out, quiet)
+
+
+def _inputs(inputs: list[str] | None, command: str) -> list[str]:
+    """The inputs, checked (named, existing, readable) before anything slow: building the generation
+    options imports torch, and a typo must be told in a fraction of a second."""
+    from ssmdoc.cli.arguments import missing_input
+    from ssmdoc.ingest import iter_segments
+
+    if not inputs:
+        raise missing_input(command, "")
+    iter_segments(inputs)  # checks now, reads nothing (the generator is dropped)
+    return inputs
 
 
 SaveOpt = Annotated[
-    Path | None,
+    str | None,  # a str, not a Path: Path("") would turn an empty --save into "."
     typer.Option("--save", help="Also save the document state to FILE: ask it later without reading again.",
                  show_default=False),
 ]
@@ -95,7 +123,7 @@ SaveOpt = Annotated[
 @app.command()
 def summarize(
     ctx: typer.Context,
-    inputs: InputsArg,
+    inputs: InputsArg = None,
     model: ModelOpt = DEFAULTS["model"],
     device: DeviceOpt = DEFAULTS["device"],
     dtype: DtypeOpt = DEFAULTS["dtype"],
@@ -111,12 +139,16 @@ def summarize(
     seed: SeedOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    progress: ProgressOpt = DEFAULTS["progress"],
+    threads: ThreadsOpt = DEFAULTS["threads"],
     save: SaveOpt = None,
     password: PasswordOpt = None,
     layout: LayoutOpt = False,
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
+    include_secrets: IncludeSecretsOpt = False,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Summarize documents of any length: PDFs, directories, text files, stdin.
@@ -137,17 +169,27 @@ def summarize(
     """
     from ssmdoc.pipeline import RunOptions, Task
 
+    inputs = _inputs(inputs, "summarize")
     options = RunOptions(chunk_tokens, strategy,
                          gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
     _document_task(ctx, Task("summarize"), inputs, model, device, dtype, options, json_out, quiet, save,
-                   ingest_options(password, layout, include, exclude, max_file_bytes), context)
+                   ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets), context,
+                   force, threads, progress)
 
 
 @app.command()
 def ask(
     ctx: typer.Context,
-    inputs: InputsArg,
-    question: Annotated[str, typer.Argument(metavar="QUESTION", help="The question, quoted.", show_default=False)],
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="INPUT... QUESTION", show_default=False,
+                       help="Files, directories, a saved state or - for stdin; then the question, quoted, last."),
+    ] = None,
+    question_opt: Annotated[
+        str | None,
+        typer.Option("--question", "-q", show_default=False,
+                     help="The question, anywhere on the line; then every argument is an input."),
+    ] = None,
     model: ModelOpt = DEFAULTS["model"],
     device: DeviceOpt = DEFAULTS["device"],
     dtype: DtypeOpt = DEFAULTS["dtype"],
@@ -163,15 +205,19 @@ def ask(
     seed: SeedOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    progress: ProgressOpt = DEFAULTS["progress"],
+    threads: ThreadsOpt = DEFAULTS["threads"],
     save: SaveOpt = None,
     password: PasswordOpt = None,
     layout: LayoutOpt = False,
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
     max_file_bytes: MaxFileBytesOpt = DEFAULTS["max_file_bytes"],
+    include_secrets: IncludeSecretsOpt = False,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Answer a question about documents: INPUT... then the QUESTION, last.
+    """Answer a question about documents: INPUT... then the QUESTION, last (or --question anywhere).
 
     The question is given to the model before the documents as well as after them,
     so that it knows what to keep while reading.
@@ -180,21 +226,27 @@ def ask(
 
         ssmdoc ask examples/repo/ "where is authentication handled?"
 
+        ssmdoc ask -q "which file configures logging?" examples/repo/ examples/app.log
+
         ssmdoc ask examples/contract.pdf "how can either party terminate?"
 
         cat examples/app.log | ssmdoc ask - "why did the job fail?"
 
         ssmdoc ask contract.state "who pays for repairs?"   # a state saved by `ssmdoc read` or --save
     """
+    from ssmdoc.cli.arguments import split_ask
     from ssmdoc.errors import UsageError
     from ssmdoc.pipeline import RunOptions, Task
 
+    inputs, question = split_ask(list(args or ()), question_opt)
     if not question.strip():
         raise UsageError("the question is empty", 'put it last, quoted: ssmdoc ask repo/ "where is auth?"')
+    inputs = _inputs(inputs, "ask")
     options = RunOptions(chunk_tokens, strategy,
                          gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
     _document_task(ctx, Task("ask", question), inputs, model, device, dtype, options, json_out, quiet, save,
-                   ingest_options(password, layout, include, exclude, max_file_bytes), context)
+                   ingest_options(password, layout, include, exclude, max_file_bytes, include_secrets), context,
+                   force, threads, progress)
 
 
 class _TextDigests:
@@ -228,6 +280,11 @@ class _JsonDigests:
 
 @app.command()
 def watch(
+    file: Annotated[
+        str,
+        typer.Argument(metavar="[FILE]", show_default=False,
+                       help="A file to follow like `tail -f` (also across rotation), or - (the default) for stdin."),
+    ] = "-",
     every: Annotated[int | None, typer.Option("--every", min=1, help="A digest every N lines.")] = None,
     interval: Annotated[
         float | None, typer.Option("--interval", min=0.001, help="A digest every S seconds (if new lines came).")
@@ -249,12 +306,17 @@ def watch(
     seed: SeedOpt = None,
     json_out: Annotated[
         bool,
-        typer.Option("--json", help="JSON lines: one per digest, then {task, model, output, sources, report}."),
+        typer.Option("--json", help='JSON lines: {"task": "watch", "digest", "lines", "output"} per digest, then '
+                     'the final object as summarize --json prints it ("interrupted": "reading" after Ctrl-C).'),
     ] = False,
     quiet: QuietOpt = False,
+    progress: ProgressOpt = DEFAULTS["progress"],
+    threads: ThreadsOpt = DEFAULTS["threads"],
     debug: DebugOpt = False,
 ) -> None:
-    """Watch stdin without end: a digest every --every lines or --interval seconds, a summary at the end.
+    """Watch a log without end (stdin, or FILE followed like `tail -f`): digests as it grows, a summary at the end.
+
+    A digest every --every lines or --interval seconds.
 
     Memory stays bounded however long it runs: the SSM layers carry everything in their fixed-size state,
     and the attention layers keep only the last --window tokens.
@@ -268,17 +330,25 @@ def watch(
         journalctl -f | ssmdoc watch --interval 60 --window 8192
 
         ssmdoc watch --every 50 < examples/app.log
+
+        ssmdoc watch /var/log/app.log --interval 300   # follows the file; Ctrl-C for the final summary
     """
     from ssmdoc.pipeline import WatchOptions
     from ssmdoc.pipeline import watch as run_watch
+    from ssmdoc.pipeline.watch import open_watched
 
+    stream = open_watched(file)  # a missing FILE is an error before anything else
     if every is None and interval is None:
         warn("no --every or --interval: only the final summary will be printed, at EOF or Ctrl-C")
     options = WatchOptions(every, interval, window, chunk_tokens,
                            gen_options(max_new_tokens, temperature, top_p, seed, top_k, repetition_penalty, stop))
+    reporter = run_progress(progress, quiet, [], None)
+    set_threads(threads)
     engine = load(model, device, dtype, quiet, context)
     sink = _JsonDigests() if json_out else _TextDigests()
-    result = run_watch(engine, sys.stdin.buffer, options, on_digest=sink.on_digest, on_text=sink.on_text)
+    result = run_watch(engine, stream, options, on_digest=sink.on_digest, on_text=sink.on_text,
+                       on_progress=reporter.tokens)
+    notice = None
     if result.read_interrupted:
-        warn(f"interrupted: final summary of the {result.report.input_tokens:,} tokens read")
-    finish(result, json_out, quiet)
+        notice = f"interrupted: final summary of the {result.report.input_tokens:,} tokens read"
+    finish(result, json_out, quiet, notice=notice)

@@ -11,8 +11,10 @@ from ssmdoc.errors import InputError
 from ssmdoc.ingest.pdf import iter_pdf
 from ssmdoc.ingest.stdin import iter_stdin
 from ssmdoc.ingest.text import SNIFF_BYTES, binary_reason, iter_text_file, read_sample
+from ssmdoc.ingest.secrets import file_reason
 from ssmdoc.ingest.tree import iter_tree
 from ssmdoc.ingest.types import IngestOptions, IngestStats, Segment
+from ssmdoc.terminal import decoded_name
 
 STDIN = "-"
 
@@ -91,15 +93,16 @@ def _one(name: str, options: IngestOptions, stats: IngestStats, stdin) -> Iterat
         except OSError as exc:
             raise InputError(f"{name}: cannot open ({exc.strerror or exc})") from exc
         with stream:
-            yield from iter_stdin(options, stats, stream, name=name, kind="file")
+            yield from iter_stdin(options, stats, stream, name=decoded_name(name), kind="file")
         return
     try:
         size = os.path.getsize(name)
         sample = read_sample(name)
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from exc
+    shown = decoded_name(name)  # what segments and messages call it; `name` is what opens it
     if name.lower().endswith(".pdf") or sample.startswith(b"%PDF-"):
-        yield from iter_pdf(name, name, options, stats)
+        yield from iter_pdf(name, shown, options, stats)
     elif size == 0:
         options.warn(f"{name}: empty file")
     else:
@@ -109,6 +112,9 @@ def _one(name: str, options: IngestOptions, stats: IngestStats, stdin) -> Iterat
                 f"{name}: looks like a binary file, not text or PDF ({reason})",
                 hint="ssmdoc reads PDFs and UTF-8 text (.txt .md .log .json .csv, source code)",
             )
-        yield from iter_text_file(name, name, options)
+        if (secret := file_reason(name, name)) is not None:
+            options.warn(f"{shown} looks like a secret ({secret}); reading it because it was named")
+            stats.secrets_read.append(shown)
+        yield from iter_text_file(name, shown, options)
     stats.files_read += 1
     stats.bytes_read += size

@@ -9,9 +9,12 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 from collections.abc import Iterator
 
 from ssmdoc.errors import InputError
+from ssmdoc.ingest import pdf_limits
+from ssmdoc.ingest.pdf_limits import PageTimeout, page_deadline
 from ssmdoc.ingest.types import IngestOptions, IngestStats, Segment, Source
 
 # pypdf reports recoverable damage through `logging`; without a handler Python's last-resort handler would
@@ -121,10 +124,19 @@ def iter_pdf(
             n_pages = len(reader.pages)
         except Exception as exc:
             raise InputError(f"{display}: the page tree is damaged ({_why(exc)})") from exc
+        total_chars = 0
         for index in range(n_pages):
             number = index + 1
             try:
-                text = reader.pages[index].extract_text(extraction_mode=mode) or ""
+                started = time.monotonic()
+                with page_deadline():
+                    text = reader.pages[index].extract_text(extraction_mode=mode) or ""
+                if time.monotonic() - started > pdf_limits.PAGE_SECONDS:  # where no timer could run (a thread)
+                    raise PageTimeout
+            except PageTimeout:
+                raise InputError(f"{display}: page {number} took over {pdf_limits.PAGE_SECONDS:.0f} s to extract "
+                                 "(a decompression bomb?); the file is left out",
+                                 hint="check the file, or remove that page") from None
             except Exception:
                 broken.append(number)
                 stats.unreadable_pages.append(f"{display} p.{number}")
@@ -134,6 +146,10 @@ def iter_pdf(
                 blank.append(number)
                 stats.pages_without_text.append(f"{display} p.{number}")
                 continue
+            total_chars += len(text)
+            if total_chars > pdf_limits.MAX_DOCUMENT_CHARS:
+                raise InputError(f"{display}: page {number} brings the text past {pdf_limits.MAX_DOCUMENT_CHARS >> 20} Mi "
+                                 "characters (a decompression bomb?); stopped there")
             if not text.endswith("\n"):
                 text += "\n"
             yield Segment(page_marker(display, number) + text, Source(kind, display, page=number, root=root))

@@ -46,6 +46,10 @@ def iter_stdin(
         except OSError as exc:
             raise InputError(f"cannot read {'standard input' if name == '-' else name} ({exc.strerror or exc})")
         eof = not chunk
+        if b"\0" in chunk:  # as for a file named explicitly: NUL bytes mean binary (and /dev/zero never ends)
+            what = "standard input" if name == "-" else name
+            raise InputError(f"{what} looks like a binary stream (contains NUL bytes), not text",
+                             hint="ssmdoc reads UTF-8 text on stdin; pass PDFs and files by name")
         stats.bytes_read += len(chunk)
         lines = (pending + decoder.decode(chunk, final=eof)).split("\n")
         # The last element is an unfinished line ("" after a newline); at EOF it is the final line, if any.

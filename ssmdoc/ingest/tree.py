@@ -15,9 +15,12 @@ from dataclasses import dataclass
 import pathspec
 
 from ssmdoc.errors import InputError
+from ssmdoc.ingest.ignore_rules import bounded_patterns, read_control_file
 from ssmdoc.ingest.pdf import iter_pdf
+from ssmdoc.ingest.secrets import file_reason, name_reason
 from ssmdoc.ingest.text import SNIFF_BYTES, binary_reason, iter_text_file, read_sample
 from ssmdoc.ingest.types import IngestOptions, IngestStats, Segment
+from ssmdoc.terminal import decoded_name
 
 
 @dataclass(frozen=True)
@@ -26,19 +29,21 @@ class _Ignore:
     spec: pathspec.GitIgnoreSpec
 
 
-def _load_gitignore(directory: str, rel_dir: str, options: IngestOptions) -> _Ignore | None:
-    try:
-        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
-    except FileNotFoundError:
+def _load_gitignore(directory: str, rel_dir: str, options: IngestOptions, real_root: str) -> _Ignore | None:
+    where = f"{rel_dir or './'}.gitignore"
+    lines, why = read_control_file(os.path.join(directory, ".gitignore"), real_root)
+    if why is not None:
+        options.warn(f"{where}: {why}; ignored")
+    if lines is None:
         return None
-    except OSError as exc:
-        options.warn(f"{rel_dir or '.'}/.gitignore: unreadable ({exc.strerror}); ignored")
-        return None
+    lines, dropped = bounded_patterns(lines)
+    if dropped:
+        options.warn(f"{where}: left out {len(dropped)} pattern(s) too complex to match in bounded time "
+                     f"(e.g. {dropped[0][:60]!r})")
     try:
         return _Ignore(rel_dir, pathspec.GitIgnoreSpec.from_lines(lines))
     except Exception as exc:  # a malformed pattern: report it and walk on without that file's rules
-        options.warn(f"{rel_dir or '.'}/.gitignore: cannot parse ({exc}); ignored")
+        options.warn(f"{where}: cannot parse ({exc}); ignored")
         return None
 
 
@@ -55,8 +60,12 @@ def _ignored(rel: str, is_dir: bool, ignores: list[_Ignore]) -> bool:
 def _globs(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec | None:
     if not patterns:
         return None
+    kept, dropped = bounded_patterns(list(patterns))
+    if dropped:
+        raise InputError(f"--include/--exclude pattern too complex to match in bounded time: {dropped[0][:60]!r}",
+                         hint="use at most three * in one path segment")
     try:
-        return pathspec.GitIgnoreSpec.from_lines(list(patterns))
+        return pathspec.GitIgnoreSpec.from_lines(kept)
     except Exception as exc:
         raise InputError(f"invalid --include/--exclude pattern: {exc}") from exc
 
@@ -66,7 +75,7 @@ def iter_tree(root: str, options: IngestOptions, stats: IngestStats) -> Iterator
     include, exclude = _globs(options.include), _globs(options.exclude)
     real_root = os.path.realpath(root)
     visited: set[tuple[int, int]] = set()  # (device, inode) of directories entered: symlink loops stop here
-    display_root = root.rstrip("/") or "/"
+    display_root = decoded_name(root.rstrip("/") or "/")
 
     def walk(directory: str, rel_dir: str, ignores: list[_Ignore]) -> Iterator[Segment]:
         try:
@@ -86,10 +95,10 @@ def iter_tree(root: str, options: IngestOptions, stats: IngestStats) -> Iterator
         except OSError as exc:
             stats.skip(rel_dir.rstrip("/") or display_root, f"unreadable ({exc.strerror or exc})")
             return
-        here = _load_gitignore(directory, rel_dir, options)
+        here = _load_gitignore(directory, rel_dir, options, real_root)
         ignores = ignores + [here] if here else ignores
         for entry in entries:
-            rel = rel_dir + entry.name
+            rel = rel_dir + decoded_name(entry.name)  # shown and matched as text; entry.path opens it
             if entry.name == ".git":
                 continue
             try:
@@ -129,6 +138,12 @@ def _read_file(path: str, rel: str, root: str, options: IngestOptions, stats: In
         if not stat.S_ISREG(st.st_mode):
             stats.skip(rel, "not a regular file")
             return
+        if st.st_size > options.max_file_bytes:  # every kind, PDFs included (a sparse 3 GiB scan.pdf)
+            stats.skip(rel, "too large")
+            return
+        if not options.include_secrets and (secret := name_reason(rel)) is not None:
+            stats.skip(rel, secret)
+            return
         if rel.lower().endswith(".pdf"):
             # A PDF of a document collection is read page by page whatever its size; a bad one is skipped.
             try:
@@ -150,6 +165,11 @@ def _read_file(path: str, rel: str, root: str, options: IngestOptions, stats: In
         if reason is not None:
             stats.skip(rel, "binary")
             return
+        if (secret := file_reason(path, rel)) is not None:
+            if not options.include_secrets:
+                stats.skip(rel, secret)
+                return
+            stats.secrets_read.append(rel)
         yield from iter_text_file(path, rel, options, kind="repo", root=root)
     except OSError as exc:
         stats.skip(rel, f"unreadable ({exc.strerror or exc})")

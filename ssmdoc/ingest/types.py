@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 def warn_to_stderr(message: str) -> None:
     """The default warning sink: one `warning: ...` line on stderr; the run goes on."""
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+    from ssmdoc.terminal import safe  # file names may hold escape sequences
+
+    print(f"warning: {safe(message)}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class IngestOptions:
     layout: bool = False  # PDF: pypdf's layout-preserving extraction (keeps columns and tables aligned)
     include: tuple[str, ...] = ()  # directory walks: gitignore-style globs; when given, only matches are read
     exclude: tuple[str, ...] = ()  # directory walks: gitignore-style globs of files to skip
-    max_file_bytes: int = 1 << 20  # directory walks: larger files are skipped ("too large"), 1 MiB
+    max_file_bytes: int = 1 << 20  # directory walks: larger files of any kind are skipped ("too large"), 1 MiB
+    include_secrets: bool = False  # walks: read files that look like secrets (ssmdoc.ingest.secrets) too
     max_line_chars: int = 100_000  # longer lines (stdin, text files) are split so no line is held unbounded
     segment_lines: int = 200  # a text segment holds at most this many lines...
     segment_chars: int = 32_000  # ...and at most about this many characters
@@ -71,6 +74,7 @@ class IngestStats:
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     pages_without_text: list[str] = field(default_factory=list)  # "doc.pdf p.3"
     unreadable_pages: list[str] = field(default_factory=list)
+    secrets_read: list[str] = field(default_factory=list)  # files read that look like secrets
 
     def skip(self, path: str, reason: str) -> None:
         self.skipped.setdefault(reason, []).append(path)
@@ -87,4 +91,5 @@ class IngestStats:
             "skipped": {reason: list(paths) for reason, paths in sorted(self.skipped.items())},
             "pages_without_text": list(self.pages_without_text),
             "unreadable_pages": list(self.unreadable_pages),
+            "secrets_read": list(self.secrets_read),
         }

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ssmdoc.pipeline.engine import Engine, Meter, feed
+from ssmdoc.pipeline.hooks import NO_HOOKS, Hooks
 from ssmdoc.report import Report
 
 
@@ -60,8 +61,10 @@ def answer(
     meter: Meter,
     report: Report,
     on_text: Callable[[str], None] | None = None,
+    hooks: Hooks = NO_HOOKS,
 ) -> Answer:
-    """Feed `suffix` into `state` and generate from there, calling `on_text` with each piece of new text.
+    """Feed `suffix` into `state` and generate from there, calling `on_text` with each piece of new text
+    (and `hooks.token` with the count of tokens so far).
 
     The suffix is fed as prefill except for its last token, which starts generation: so decode timing
     covers generated tokens only. `state` is advanced; clone it first to keep reading afterwards.
@@ -96,6 +99,8 @@ def answer(
                 break
             ids.append(token_id)
             emit(decoder.push(token_id))
+            if hooks.token is not None:
+                hooks.token(len(ids), gen.max_new_tokens)
     except KeyboardInterrupt:
         interrupted = True
     meter.decode_seconds += time.perf_counter() - start

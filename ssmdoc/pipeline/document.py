@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from ssmdoc.errors import UsageError
 from ssmdoc.pipeline.answering import Answer, GenOptions, answer
 from ssmdoc.pipeline.engine import Engine, Meter
-from ssmdoc.pipeline.mapreduce import Partial, capacity_for, combine, combine_capacity
+from ssmdoc.pipeline.hooks import NO_HOOKS, Hooks
+from ssmdoc.pipeline.mapreduce import Partial, combine, combine_capacity
 from ssmdoc.pipeline.prompts import Task, build_prompt
 from ssmdoc.pipeline.reading import Window, WindowReader, tokenize
 from ssmdoc.report import Report, peak_rss_bytes
@@ -63,36 +64,34 @@ class TaskResult:
     read_interrupted: bool = False  # Ctrl-C while reading: the answer covers what was read before it
     answer_interrupted: bool = False  # Ctrl-C while answering: `output` is partial
 
+    @property
+    def interrupted(self) -> str | None:
+        """What Ctrl-C cut short: "answering" (the output is partial), "reading" (the output covers what was
+        read before it), or None."""
+        return "answering" if self.answer_interrupted else "reading" if self.read_interrupted else None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the output answers for the whole input. `watch` ends on Ctrl-C by design: its final
+        summary covers everything that arrived, so an interrupted reading still counts as complete there."""
+        return not self.answer_interrupted and (self.task == "watch" or not self.read_interrupted)
+
     def to_dict(self) -> dict:
         return {
             "task": self.task,
             "model": self.model,
             "output": self.output,
+            "complete": self.complete,
+            "interrupted": self.interrupted,
             "sources": self.sources,
             "report": self.report.to_dict(),
         }
 
 
 def _capacity(engine: Engine, task: Task, options: RunOptions) -> int | None:
-    if options.strategy == "stream":
-        return None
-    if engine.max_context is None:
-        if options.strategy == "map-reduce":
-            raise UsageError(
-                "--strategy map-reduce needs the model's context length, and this checkpoint states none",
-                "give it with --context N (e.g. the length the model was trained at), or use --strategy stream",
-            )
-        return None
-    whole, part = build_prompt(engine.tokenizer, task, "whole"), build_prompt(engine.tokenizer, task, "part")
-    prompt_tokens = len(whole.prefix) + max(len(whole.suffix), len(part.suffix))
-    capacity = capacity_for(engine.max_context, prompt_tokens, options.gen.max_new_tokens)
-    if capacity < 1:
-        raise UsageError(
-            f"the prompt and --max-new-tokens {options.gen.max_new_tokens} leave no room for the document in "
-            f"the model's context of {engine.max_context} tokens",
-            "use a smaller --max-new-tokens",
-        )
-    return capacity
+    from ssmdoc.pipeline.plan import window_capacity
+
+    return window_capacity(engine.tokenizer, engine.max_context, task, options)
 
 
 def read(
@@ -102,11 +101,12 @@ def read(
     options: RunOptions,
     on_progress: Callable[[int, float], None] | None = None,
     one_window: bool = False,
+    hooks: Hooks = NO_HOOKS,
 ) -> Reading:
     """Read `segments` (from ssmdoc.ingest) into the model; windows before the last are answered here (map).
 
     `one_window`: the reading is to be saved, so it must be one pass; StateFileError as soon as the input
-    needs a second window (before anything is answered)."""
+    needs a second window (before anything is answered). `hooks`: map-reduce's progress, for a UI."""
     report = Report(model_context_tokens=engine.max_context, model_context_source=engine.context.source, chunk_tokens=options.chunk_tokens)
     meter = Meter()
     prompt = build_prompt(engine.tokenizer, task, "whole")
@@ -126,7 +126,12 @@ def read(
             raise StateFileError(*MAP_REDUCE_REFUSED)
         if not partials:
             combine_capacity(engine, task, options.gen)  # fail now, not after answering every window
-        out = answer(engine, window.state, part_suffix, options.gen, meter, report)
+            hooks.say(f"map-reduce: the input is longer than the model's context ({engine.max_context:,} tokens); "
+                      f"answering it by windows of up to {reader.capacity:,} document tokens, then combining")
+        where = "" if not window.first else f", {window.first}" + (
+            "" if window.last == window.first else f" to {window.last}")
+        hooks.say(f"map-reduce: window {window.index + 1} read ({window.tokens:,} tokens{where}); answering it")
+        out = answer(engine, window.state, part_suffix, options.gen, meter, report, hooks=hooks)
         if out.interrupted:
             raise KeyboardInterrupt  # Ctrl-C while a part was answered: stop here, as the user asked
         partials.append(Partial(out.ids, out.text, window.first, window.last))
@@ -139,6 +144,7 @@ def respond(
     options: RunOptions,
     on_text: Callable[[str], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    hooks: Hooks = NO_HOOKS,
 ) -> TaskResult:
     """Answer the task from what was read, streaming the answer's text to `on_text`."""
     task, report, meter = reading.task, reading.report, reading.meter
@@ -151,13 +157,15 @@ def respond(
                 f"read {report.input_tokens:,} tokens in one pass, beyond the model's context of "
                 f"{engine.max_context:,} tokens (--strategy stream); the answer may degrade"
             )
-        out: Answer = answer(engine, last_state, suffix, options.gen, meter, report, on_text)
+        out: Answer = answer(engine, last_state, suffix, options.gen, meter, report, on_text, hooks)
         report.strategy = "stream"
     else:
         suffix = build_prompt(engine.tokenizer, task, "part").suffix
-        last = answer(engine, last_state, suffix, options.gen, meter, report)
+        hooks.say(f"map-reduce: window {reading.last.index + 1} (the last) read ({reading.last.tokens:,} tokens); "
+                  "answering it")
+        last = answer(engine, last_state, suffix, options.gen, meter, report, hooks=hooks)
         parts = reading.partials + [Partial(last.ids, last.text, reading.last.first, reading.last.last)]
-        out = combine(engine, task, parts, options.chunk_tokens, options.gen, meter, report, on_text)
+        out = combine(engine, task, parts, options.chunk_tokens, options.gen, meter, report, on_text, hooks)
         report.strategy = "map-reduce"
     # A transformer would read prompt + whole input + answer as one sequence: the last window's prompt and
     # answer tokens stand for that overhead.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ssmdoc.errors import UsageError
 from ssmdoc.pipeline.answering import Answer, GenOptions, answer
 from ssmdoc.pipeline.engine import Engine, Meter
+from ssmdoc.pipeline.hooks import NO_HOOKS, Hooks
 from ssmdoc.pipeline.prompts import Task, build_prompt
 from ssmdoc.pipeline.reading import Piece, WindowReader
 from ssmdoc.report import Report
@@ -71,18 +72,20 @@ def combine(
     meter: Meter,
     report: Report,
     on_text: Callable[[str], None] | None = None,
+    hooks: Hooks = NO_HOOKS,
 ) -> Answer:
     """Reduce the parts' outputs to one answer, streamed to `on_text` (only the final answer is streamed)."""
     prompt = build_prompt(engine.tokenizer, task, "combine")
     capacity = combine_capacity(engine, task, gen)
     level = partials
-    for _ in range(MAX_LEVELS):
+    for round_ in range(1, MAX_LEVELS + 1):
+        hooks.say(f"map-reduce: combining {len(level)} parts (round {round_})")
         reader = WindowReader(engine, prompt.prefix, chunk_tokens, capacity, meter, report, count_chunks=False)
         outputs: list[Partial] = []
         for window in reader.windows(_part_pieces(engine.tokenizer, level)):
             if window.final and window.index == 0:  # everything fits: the answer
-                return answer(engine, window.state, prompt.suffix, gen, meter, report, on_text)
-            out = answer(engine, window.state, prompt.suffix, gen, meter, report)
+                return answer(engine, window.state, prompt.suffix, gen, meter, report, on_text, hooks)
+            out = answer(engine, window.state, prompt.suffix, gen, meter, report, hooks=hooks)
             outputs.append(Partial(out.ids, out.text, None, None))  # a mix of parts: no single address
             if out.interrupted:
                 return out

@@ -71,25 +71,13 @@ class Window:
 
 
 class _DeferSigint:
-    """Holds SIGINT back while the model runs; re-raises it as KeyboardInterrupt right after."""
+    """Holds SIGINT (and SIGTERM under the `ssmdoc` command) back while the model runs; re-raises it as
+    KeyboardInterrupt right after. A second signal ends the process at once (ssmdoc.signals)."""
 
-    def __init__(self):
-        self.pending = False
-
-    @contextlib.contextmanager
     def guard(self):
-        if threading.current_thread() is not threading.main_thread():
-            yield  # signals only reach the main thread; nothing to defer elsewhere
-            return
-        previous = signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, lambda *_: setattr(self, "pending", True))
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
+        from ssmdoc.signals import deferred
+
+        return deferred()
 
 
 class WindowReader:
@@ -120,16 +108,24 @@ class WindowReader:
         return state
 
     def feed(self, state, ids: list[int], document: bool) -> None:
-        with self._sigint.guard():
-            feed(self.engine, ids, state, self.meter)
+        interrupted = False
+        try:
+            with self._sigint.guard():
+                feed(self.engine, ids, state, self.meter)
+        except KeyboardInterrupt:
+            # Ctrl-C came while the chunk was in the model: the chunk is in the state, so it is counted
+            # below like any other before the interrupt goes on (the report must agree with `sources`).
+            interrupted = True
         self.report.note_state(state.nbytes())
         if document:
             self.tokens_read += len(ids)
             if self.count_chunks:
                 self.report.chunks += 1
                 self.report.input_tokens += len(ids)
-            if self.on_progress is not None:
+            if self.on_progress is not None and not interrupted:
                 self.on_progress(self.tokens_read, time.perf_counter() - self.meter.started)
+        if interrupted:
+            raise KeyboardInterrupt
 
     def windows(self, pieces: Iterable[Piece]) -> Iterator[Window]:
         state, buf, in_window, index = None, [], 0, 0

@@ -59,13 +59,13 @@ def state_file_input(inputs: Sequence[str]) -> str | None:
 
 
 def resume(path: str | os.PathLike, task: Task, load: Callable[[str, str], Engine], model: str | None = None,
-           dtype: str = "auto") -> tuple[Reading, Engine]:
+           dtype: str = "auto", warn=None) -> tuple[Reading, Engine]:
     """Restore a saved reading for `task`. The file is verified before any model loads; then `load(model,
     dtype)` loads the model that wrote it in its dtype, unless `model` / `dtype` ("auto": the file's) say
     otherwise, and the state is checked against that model."""
     _, meta = read_state(path)  # a damaged file must not wait for a model to load
     engine = load(model or meta.model, meta.dtype if dtype == "auto" else dtype)
-    return load_reading(engine, path, task), engine
+    return load_reading(engine, path, task, warn=warn), engine
 
 
 def hashed(segments: Iterable, records: dict) -> Iterator:
@@ -111,7 +111,8 @@ def _dtype_name(engine: Engine) -> str:
     return str(engine.dtype).removeprefix("torch.")
 
 
-def save_reading(engine: Engine, reading: Reading, path: str | os.PathLike, records: dict) -> StateMeta:
+def save_reading(engine: Engine, reading: Reading, path: str | os.PathLike, records: dict,
+                 secrets_included: bool = False) -> StateMeta:
     """Write the reading's state with its provenance. Call before `respond`, which advances the state."""
     if reading.partials:
         raise StateFileError(*MAP_REDUCE_REFUSED)
@@ -119,7 +120,7 @@ def save_reading(engine: Engine, reading: Reading, path: str | os.PathLike, reco
     meta = StateMeta(
         model=engine.name,
         model_revision=_revision(engine.path),
-        weights_hash=weights_fingerprint(engine.path),
+        weights_hash=weights_fingerprint(engine.path, _revision(engine.path)),
         architecture=engine.config.architecture,
         dtype=_dtype_name(engine),
         token_count=reading.report.input_tokens,
@@ -130,18 +131,23 @@ def save_reading(engine: Engine, reading: Reading, path: str | os.PathLike, reco
         state_bytes={k: int(v) for k, v in state.nbytes().items()},
         read_seconds=round(reading.meter.prefill_seconds, 6),
         seen_tokens=int(state.seen_tokens),
+        secrets_included=secrets_included,
     )
     return save_state(path, state.to_tensors(), meta)
 
 
-def load_reading(engine: Engine, path: str | os.PathLike, task: Task) -> Reading:
-    """A Reading restored from a state file, ready for `respond` with any task."""
+def load_reading(engine: Engine, path: str | os.PathLike, task: Task, warn=None) -> Reading:
+    """A Reading restored from a state file, ready for `respond` with any task. `warn(message)` hears of a
+    state whose prompt was written for another task (see ssmdoc.resume_check)."""
     from ssmdoc.models.state import InferenceState
+    from ssmdoc.resume_check import prompt_mismatch, restore_state
 
     tensors, meta = read_state(path)
-    check_compatible(meta, weights_hash=weights_fingerprint(engine.path), dtype=_dtype_name(engine), path=path)
-    state = InferenceState.from_tensors(engine.model, {k: t.to(engine.device) for k, t in tensors.items()},
-                                        meta.seen_tokens)
+    check_compatible(meta, weights_hash=weights_fingerprint(engine.path, _revision(engine.path)),
+                     dtype=_dtype_name(engine), path=path)
+    if warn is not None and (message := prompt_mismatch(engine.tokenizer, meta, task)):
+        warn(message)
+    state = restore_state(InferenceState, engine, tensors, meta, path)
     report = Report(model_context_tokens=engine.max_context, model_context_source=engine.context.source, chunk_tokens=meta.chunk_tokens,
                     input_tokens=meta.token_count)
     report.resumed = {"state_file": str(path), "tokens": meta.token_count, "read_seconds": meta.read_seconds}

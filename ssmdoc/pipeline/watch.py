@@ -44,16 +44,45 @@ class WatchOptions:
             raise UsageError("--window must be at least 1 token")
 
 
-def _pump(stream, out: queue.Queue) -> None:
+def open_watched(name: str):
+    """The binary stream `watch` reads: stdin for "-", else FILE followed like `tail -f` (ingest.follow)."""
+    import sys
+
+    from ssmdoc.ingest.follow import FollowedFile
+
+    if name == "-":
+        if sys.stdin is None:
+            from ssmdoc.errors import InputError
+
+            raise InputError("standard input is closed", "pipe something in, or name a FILE to follow")
+        return sys.stdin.buffer
+    return FollowedFile(name)
+
+
+def _put(out: queue.Queue, item, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _pump(stream, out: queue.Queue, stop: threading.Event) -> None:
     from ssmdoc.ingest import IngestOptions, IngestStats
+    from ssmdoc.ingest.follow import stoppable
     from ssmdoc.ingest.stdin import iter_stdin
 
     try:
-        for segment in iter_stdin(IngestOptions(), IngestStats(), stream):
-            out.put(segment)
+        for segment in iter_stdin(IngestOptions(), IngestStats(), stoppable(stream, stop),
+                                  name=getattr(stream, "name_for_sources", "-"),
+                                  kind=getattr(stream, "kind_for_sources", "stdin")):
+            if not _put(out, segment, stop):
+                return
     except BaseException as exc:  # handed to the main thread, which raises it there
-        out.put(exc)
-    out.put(_EOF)
+        _put(out, exc, stop)
+    _put(out, _EOF, stop)
 
 
 def watch(
@@ -114,7 +143,13 @@ def watch(
         digests, since, last_digest = digests + 1, 0, time.monotonic()
 
     inbox: queue.Queue = queue.Queue(maxsize=8)  # bounded: a fast writer waits for the model
-    threading.Thread(target=_pump, args=(stream, inbox), daemon=True, name="ssmdoc-watch-stdin").start()
+    stop = threading.Event()
+    # The reader thread never holds the interpreter's stdin buffer (see ingest.follow.stoppable), and it is
+    # stopped and joined before watch returns: a thread blocked in a buffered read at interpreter exit
+    # aborts the process (`Fatal Python error: _enter_buffered_busy`).
+    reader_thread = threading.Thread(target=_pump, args=(stream, inbox, stop), daemon=True,
+                                     name="ssmdoc-watch-stdin")
+    reader_thread.start()
     source = None
     interrupted = False
     try:
@@ -149,6 +184,15 @@ def watch(
                 digest(source)
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        stop.set()
+        reader_thread.join(timeout=2.0)
+    if lines == 0:  # as summarize: no summary of nothing
+        if interrupted:
+            raise KeyboardInterrupt
+        from ssmdoc.errors import InputError
+
+        raise InputError("nothing to read: no text in the input", "pipe a log in, or name a FILE to follow")
     if source is not None:
         flush(source)
     if on_digest:

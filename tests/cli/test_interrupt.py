@@ -42,9 +42,11 @@ def interrupt_after_reading(args, checkpoint) -> subprocess.CompletedProcess:
                                      ["watch", "--max-new-tokens", "3"]])
 def test_sigint_while_reading_answers_what_was_read(mamba_ckpt, command):
     proc = interrupt_after_reading(command, mamba_ckpt)
-    assert proc.returncode == 0, proc.stderr
+    # summarize: a partial answer, exit 3; watch: Ctrl-C is how it ends, its summary covers all that came
+    watch = command[0] == "watch"
+    assert proc.returncode == (0 if watch else 3), proc.stderr
     assert "warning: interrupted" in proc.stderr and "Traceback" not in proc.stderr
     final = json.loads(proc.stdout.splitlines()[-1])
     expected = len(Tokenizer.from_dir(mamba_ckpt).encode(LINES, parse_special=False))
-    assert final["report"]["input_tokens"] == expected
-    assert set(final) == {"task", "model", "output", "sources", "report"}
+    assert final["report"]["input_tokens"] == expected == sum(s["tokens"] for s in final["sources"])
+    assert final["interrupted"] == "reading" and final["complete"] is watch

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ssmdoc.cli import app
-from ssmdoc.statefile import read_state
+from ssmdoc.statefile import FORMAT_VERSION, read_state
 
 QUESTION = "who may terminate the agreement?"
 
@@ -115,7 +115,7 @@ def test_refusals_tampered_truncated_wrong_model_wrong_version(mamba_ckpt, jamba
 
     n = int.from_bytes(good[:8], "little")
     header = good[8 : 8 + n].decode()
-    bumped = header.replace('\\"format_version\\": 1', '\\"format_version\\": 99')
+    bumped = header.replace(f'\\"format_version\\": {FORMAT_VERSION}', '\\"format_version\\": 99')
     assert bumped != header
     state.write_bytes(len(bumped.encode()).to_bytes(8, "little") + bumped.encode() + good[8 + n :])
     user_error("ask", state, QUESTION, fragment="version")

@@ -79,7 +79,8 @@ def test_ask_over_a_repository_counts_each_file(jamba_ckpt, examples):
 
 def test_json_schema_has_exactly_the_documented_keys(mamba_ckpt, examples):
     out = json_run("summarize", examples["log"], "--model", mamba_ckpt, "--max-new-tokens", "4")
-    assert set(out) == {"task", "model", "output", "sources", "report"}
+    assert set(out) == {"task", "model", "output", "complete", "interrupted", "sources", "report"}
+    assert out["complete"] is True and out["interrupted"] is None
     assert out["task"] == "summarize" and out["model"] == str(mamba_ckpt)
     report = out["report"]
     assert set(report) == REPORT_KEYS  # no peak_cuda_bytes on CPU
@@ -136,7 +137,8 @@ def test_watch_json_lines(mamba_ckpt, examples):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r.get("digest"), r.get("lines")) for r in rows[:-1]] == [(1, 10), (2, 20)]
     final = rows[-1]
-    assert set(final) == {"task", "model", "output", "sources", "report"} and final["task"] == "watch"
+    assert set(final) == {"task", "model", "output", "complete", "interrupted", "sources", "report"}
+    assert final["task"] == "watch" and final["complete"] is True
     assert final["report"]["strategy"] == "stream"  # pure Mamba: no attention window to speak of
     assert final["sources"][0]["tokens"] == final["report"]["input_tokens"] > 0
 
@@ -188,9 +190,10 @@ def test_ctrl_c_while_reading_still_answers_what_was_read(mamba_ckpt, monkeypatc
     monkeypatch.setattr(ssmdoc.ingest, "iter_segments",
                         lambda inputs, **kw: real(inputs, stdin=InterruptedStdin(text.encode()), **kw))
     result = invoke("summarize", "-", "--model", mamba_ckpt, "--max-new-tokens", "3", "--json")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 3, result.stderr  # a partial answer: its own exit status (README)
     assert "warning: interrupted" in result.stderr
     out = json.loads(result.stdout)
+    assert out["complete"] is False and out["interrupted"] == "reading"
     assert out["report"]["input_tokens"] == token_counts(mamba_ckpt, ["-"], text)["-"]
 
 

@@ -67,7 +67,7 @@ def test_stdin_emits_a_segment_per_read_not_at_eof():
 
 
 def test_stdin_invalid_utf8_is_replaced():
-    segments = stdin_segments(bytes(range(256)) + b"\n")
+    segments = stdin_segments(bytes(range(1, 256)) + b"\n")  # no NUL: that is refused as binary
     text = "".join(s.text for s in segments)
     assert "\ufffd" in text and text.endswith("\n")
 

@@ -1,0 +1,266 @@
+"""Train the packaged recall checkpoints: a tiny hybrid (Mamba-2 layers + one attention layer) and a pure
+SSM of the same shape, on needle retrieval in exactly the token layout `ssmdoc ask` feeds.
+
+    python examples/train_recall.py --arch hybrid --out ssmdoc/data/recall-hybrid
+    python examples/train_recall.py --arch mamba  --out ssmdoc/data/recall-mamba
+
+Both are Bamba checkpoints (transformers' BambaForCausalLM, which ssmdoc loads): 4 layers of Mamba-2 mixer
++ MLP; the hybrid's layer 2 has an attention mixer instead, the pure one has none. Everything else (width,
+MLPs, tokenizer, data, steps, seed) is the same, so the comparison isolates the one attention layer.
+
+A training example is what the pipeline builds for one question, token for token:
+- the prompt prefix of `ssmdoc ask` (the question before the document), or, in half of the examples, the
+  prefix of `ssmdoc read` (no question: the state is saved and asked later);
+- the haystack from ssmdoc.eval.haystack (filler + 1-4 needles at random depths), tokenized by the
+  pipeline's own ingestion (stdin, or a file with its `=== path ===` header line);
+- the prompt suffix of `ask`, then the six digits and the end token.
+The loss is on those seven tokens, and on the codes of needles that the haystack states a second time (half
+of them; a later repeat can only be predicted by finding the first statement: the same lookup as answering,
+six supervised tokens more per repeat). The held-out score counts answers only, on haystacks without repeats.
+
+Runs on CPU with transformers (a test-only dependency of ssmdoc, needed here). Deterministic for a given
+--seed and thread count. The printed command and the final numbers are written beside the weights
+(TRAINING.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+
+from ssmdoc.eval.haystack import NAMES, Needle, build_haystack, draw_needles, filler_sentence, filler_units, question_for
+from ssmdoc.ingest import iter_segments
+from ssmdoc.models.tokenizer import Tokenizer
+from ssmdoc.pipeline import Task, build_prompt
+from ssmdoc.pipeline.prompts import _texts
+from ssmdoc.pipeline.reading import tokenize
+
+SPECIALS = ("<|bos|>", "<|eos|>", "<|pad|>", "<|user|>", "<|assistant|>")
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] | trim }}"
+    "{{ eos_token }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+
+
+def build_tokenizer(directory: Path, vocab_size: int, seed: int) -> Tokenizer:
+    """A byte-level BPE (any text encodes; digits one token each) trained on filler, needles and prompts."""
+    from tokenizers import AddedToken, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer as Backend
+
+    rng = random.Random(seed)
+    corpus = [filler_sentence(rng) for _ in range(4000)]
+    corpus += [f"The access code for {n} is 123456. {question_for(n)}" for n in NAMES] * 20
+    for task in (Task("ask", "What is the access code for Ada?"), Task("read")):
+        corpus += list(_texts(task, "whole")) * 50
+    corpus += ["=== haystack.txt ===", "=== notes/report.md ==="] * 20
+    backend = Backend(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[AddedToken(t, special=True, normalized=False) for t in SPECIALS],
+    )
+    backend.train_from_iterator(corpus, trainer=trainer)
+    directory.mkdir(parents=True, exist_ok=True)
+    backend.save(str(directory / "tokenizer.json"))
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|bos|>", "eos_token": "<|eos|>",
+        "pad_token": "<|pad|>", "unk_token": None, "add_bos_token": False, "add_eos_token": False,
+        "clean_up_tokenization_spaces": False, "model_max_length": 262144, "chat_template": CHAT_TEMPLATE,
+    }
+    (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return Tokenizer.from_dir(directory)
+
+
+class Examples:
+    """Training examples in the pipeline's token layout (see the module docstring)."""
+
+    def __init__(self, tokenizer: Tokenizer, seed: int, repeats: bool = True):
+        self.tok = tokenizer
+        self.repeats = repeats
+        self.rng = random.Random(seed)
+        self.read_prefix = build_prompt(tokenizer, Task("read")).prefix
+        self.counts: dict[str, int] = {}
+        self._filler_seed = seed * 1_000_003
+
+    def count(self, unit: str) -> int:
+        n = self.counts.get(unit)
+        if n is None:
+            n = self.counts[unit] = len(self.tok.encode(unit, parse_special=False))
+        return n
+
+    def document(self, text: str) -> list[int]:
+        segments = iter_segments(["-"], stdin=io.BytesIO(text.encode()))
+        return [i for piece in tokenize(segments, self.tok) for i in piece.ids]
+
+    def one(self, doc_tokens: int) -> tuple[list[int], list[int]]:
+        """(ids, positions whose next token is supervised)."""
+        rng = self.rng
+        self._filler_seed += 1
+        needles = draw_needles(rng, rng.random(), rng.randint(1, 4))
+        # Repeats: a needle stated again later in the document. Its second code is predictable only by
+        # finding the first (the copy that answering needs), a denser signal than the one answer at the end.
+        repeats = [Needle(n.name, n.code, rng.uniform(n.depth, 1.0)) for n in needles
+                   if self.repeats and rng.random() < 0.5]
+        hay = build_haystack(filler_units(self._filler_seed), doc_tokens, needles + repeats, self.count)
+        text = hay.text + "\n"  # ingestion ends the last line with a newline
+        if rng.random() < 0.5:  # read from a file: the header line ingestion puts first
+            name = rng.choice(["haystack.txt", "notes.txt", "doc.md", "input.log", "a/b/c.txt", "haystack-7.txt"])
+            text = f"=== {name} ===\n" + text
+        ask = build_prompt(self.tok, Task("ask", hay.question))
+        prefix = ask.prefix if rng.random() < 0.5 else self.read_prefix
+        ids = prefix + self.document(text) + ask.suffix
+        start = len(ids)
+        ids += self.tok.encode(hay.asked.code) + self.tok.eos_token_ids[:1]
+        targets = list(range(start - 1, len(ids) - 1))
+        for rep in repeats:
+            code = self.tok.encode(rep.code)
+            found = [i for i in range(start - len(code)) if ids[i : i + len(code)] == code]
+            if len(found) >= 2:
+                targets += range(found[1] - 1, found[1] + len(code) - 1)
+        return ids, targets
+
+    def batch(self, size: int, doc_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """input ids (b, l) and labels (b, l) with -100 where there is no loss; right-padded to one length.
+        labels[i] is the token at i (transformers shifts them), so a target position t supervises ids[t + 1]."""
+        rows = [self.one(doc_tokens) for _ in range(size)]
+        length = max(len(ids) for ids, _ in rows)
+        pad = self.tok.pad_token_id
+        ids = torch.full((size, length), pad, dtype=torch.long)
+        labels = torch.full((size, length), -100, dtype=torch.long)
+        for r, (row, targets) in enumerate(rows):
+            ids[r, : len(row)] = torch.tensor(row)
+            for t in targets:
+                labels[r, t + 1] = row[t + 1]
+        return ids, labels
+
+
+def make_model(arch: str, tokenizer: Tokenizer, args):
+    from transformers import BambaConfig, BambaForCausalLM
+
+    config = BambaConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=args.hidden, intermediate_size=2 * args.hidden,
+        num_hidden_layers=4, attn_layer_indices=[2] if arch == "hybrid" else [],
+        num_attention_heads=4, num_key_value_heads=4, mamba_n_heads=8, mamba_n_groups=1, mamba_d_state=16,
+        mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=16, max_position_embeddings=args.context,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_ids[0],
+        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
+    )
+    torch.manual_seed(args.seed)
+    return BambaForCausalLM(config)
+
+
+def accuracy(model, ids: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of rows whose answer tokens are all the argmax (teacher-forced, as greedy decoding would be)."""
+    with torch.no_grad():
+        logits = model(input_ids=ids, use_cache=False).logits[:, :-1]
+    target = labels[:, 1:]
+    mask = target != -100
+    right = (logits.argmax(-1) == target) | ~mask
+    return right.all(dim=1).float().mean().item()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arch", choices=("hybrid", "mamba"), required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--length", type=int, default=512, help="longest haystack trained on, in tokens")
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--vocab", type=int, default=1024, help="BPE vocabulary cap (the corpus runs out of merges at 792)")
+    parser.add_argument("--context", type=int, default=16384, help="max_position_embeddings written in config")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="stop after this many steps of the --steps schedule (reproduces a snapshot)")
+    parser.add_argument("--snapshot-every", type=int, default=0,
+                        help="also save the model every N steps under OUT/snapshots/step-N")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    tokenizer = build_tokenizer(args.out, args.vocab, args.seed)
+    model = make_model(args.arch, tokenizer, args)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"{args.arch}: {params:,} parameters, vocab {tokenizer.vocab_size}", flush=True)
+    data = Examples(tokenizer, args.seed + 1)
+    held_out = Examples(tokenizer, args.seed + 10_000, repeats=False).batch(32, args.length)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    warmup = min(200, args.steps // 10)
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return args.lr * (step + 1) / warmup
+        return args.lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, args.steps - warmup)))
+
+    start = time.time()
+    model.train()
+    for step in range(args.steps if args.stop_at is None else min(args.stop_at, args.steps)):
+        # Curriculum: short haystacks first (cheap steps, an easy signal), the full length from 60% on.
+        ramp = min(1.0, step / (0.6 * args.steps))
+        top = max(64, int(args.length * ramp))
+        doc_tokens = data.rng.randint(max(16, top // 4), top)
+        ids, labels = data.batch(args.batch, doc_tokens)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step)
+        loss = model(input_ids=ids, labels=labels, use_cache=False).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 200 == 0 or step == args.steps - 1:
+            model.eval()
+            acc = accuracy(model, *held_out)
+            model.train()
+            print(f"step {step:5d}  len {doc_tokens:4d}  loss {loss.item():.4f}  held-out@{args.length} {acc:.3f}  "
+                  f"{time.time() - start:6.0f}s", flush=True)
+        done = step + 1
+        if args.snapshot_every and done % args.snapshot_every == 0 and done < args.steps:
+            model.eval()
+            save(model, tokenizer_dir=args.out, out=args.out / "snapshots" / f"step-{done}", args=args,
+                 steps=done, params=params, seconds=time.time() - start, held_out=accuracy(model, *held_out))
+            model.train()
+    model.eval()
+    steps = args.steps if args.stop_at is None else min(args.stop_at, args.steps)
+    final = accuracy(model, *held_out)
+    save(model, args.out, args.out, args, steps, params, time.time() - start, final)
+    print(f"saved to {args.out}: held-out {final:.3f}", flush=True)
+    return 0
+
+
+def save(model, tokenizer_dir: Path, out: Path, args, steps: int, params: int, seconds: float, held_out: float):
+    """Weights (safetensors), tokenizer and TRAINING.md with the command that reproduces exactly these weights."""
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    if out != tokenizer_dir:
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(tokenizer_dir / name, out / name)
+    command = (f"python examples/train_recall.py --arch {args.arch} --out {out.name} --seed {args.seed} "
+               f"--steps {args.steps} --batch {args.batch} --length {args.length} --hidden {args.hidden} "
+               f"--lr {args.lr} --vocab {args.vocab} --context {args.context} --threads {args.threads}"
+               + (f" --stop-at {steps}" if steps < args.steps else ""))
+    (out / "TRAINING.md").write_text(
+        f"# {out.name}\n\nMade by\n\n    {command}\n\n(seed {args.seed}, {args.threads} torch thread(s), "
+        f"torch {torch.__version__}; the same command on the same versions gives the same weights).\n\n"
+        f"{args.arch}: {params:,} parameters; {steps} steps of {args.batch} haystacks of up to {args.length} "
+        f"tokens; {seconds:.0f} s on a shared 2-vCPU machine.\n"
+        f"Held-out teacher-forced exact match at {args.length} tokens: {held_out:.3f} (32 haystacks).\n"
+        "Evaluate it through the real pipeline with `ssmdoc eval --model <this folder>` (docs/eval.md).\n"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

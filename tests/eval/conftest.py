@@ -1,0 +1,73 @@
+"""Fixtures for the eval tests: a random checkpoint of the recall checkpoints' shape (built here with
+transformers and the training script's own tokenizer), the packaged trained ones when present, offline."""
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from ssmdoc.eval import packaged_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, tmp_path_factory):
+    torch.set_num_threads(1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("SSMDOC_MODEL", raising=False)
+
+
+def _train_recall_module():
+    spec = importlib.util.spec_from_file_location("train_recall", ROOT / "examples" / "train_recall.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def random_hybrid(tmp_path_factory) -> Path:
+    """The recall hybrid's shape and tokenizer (examples/train_recall.py's defaults) with untrained weights."""
+    from types import SimpleNamespace
+
+    module = _train_recall_module()
+    out = tmp_path_factory.mktemp("ckpt") / "random-hybrid"
+    tokenizer = module.build_tokenizer(out, 1024, 0)
+    model = module.make_model("hybrid", tokenizer, SimpleNamespace(hidden=64, context=16384, seed=1234))
+    model.save_pretrained(out, safe_serialization=True)
+    return out
+
+
+def _packaged(name: str) -> Path:
+    path = packaged_checkpoint(name)
+    if not (path / "model.safetensors").is_file():
+        pytest.skip(f"no trained {name} checkpoint is packaged (examples/train_recall.py; docs/eval.md)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def hybrid() -> Path:
+    return _packaged("recall-hybrid")
+
+
+@pytest.fixture(scope="session")
+def pure() -> Path:
+    return _packaged("recall-mamba")
+
+
+@pytest.fixture(scope="session")
+def random_like_hybrid(tmp_path_factory, hybrid) -> Path:
+    """The packaged hybrid's config and tokenizer with freshly initialised weights (transformers' init)."""
+    from transformers import BambaConfig, BambaForCausalLM
+
+    out = tmp_path_factory.mktemp("ckpt") / "random-like-hybrid"
+    torch.manual_seed(1234)
+    BambaForCausalLM(BambaConfig.from_pretrained(hybrid)).save_pretrained(out, safe_serialization=True)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(hybrid / name, out / name)
+    return out
