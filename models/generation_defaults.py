@@ -11,11 +11,11 @@ GenerationConfig takes when the user gives none (temperature 0 = greedy).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import read_json
 from .errors import ModelError
 
 # transformers' GenerationConfig._get_default_generation_params for the settings ssmdoc implements
@@ -30,18 +30,6 @@ def _ids(value: Any) -> tuple[int, ...]:
     if isinstance(value, (list, tuple)):
         return tuple(v for v in value if isinstance(v, int) and not isinstance(v, bool))
     return ()
-
-
-def _read(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ModelError(f"cannot read {path}: expected a JSON object")
-    return data
 
 
 @dataclass(frozen=True)
@@ -67,10 +55,10 @@ class GenerationDefaults:
 def read_generation_defaults(directory: str | Path) -> GenerationDefaults:
     """The generation settings of the checkpoint in `directory` (generation_config.json, else config.json)."""
     directory = Path(directory)
-    generation = _read(directory / "generation_config.json")
+    generation = read_json(directory / "generation_config.json")
     source = "generation_config.json"
     if generation is None:
-        config = _read(directory / "config.json") or {}
+        config = read_json(directory / "config.json") or {}
         generation = {k: config.get(k) for k in ("bos_token_id", "eos_token_id", "pad_token_id")}
         source = "config.json" if config else "defaults"
     eos = _ids(generation.get("eos_token_id"))
