@@ -3,6 +3,7 @@ transformers and the training script's own tokenizer), the packaged trained ones
 
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,16 +12,9 @@ import torch
 from ssmdoc.eval import packaged_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "cli"))
 
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch, tmp_path_factory):
-    torch.set_num_threads(1)
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.delenv("SSMDOC_MODEL", raising=False)
+from task_fixtures import _offline  # noqa: E402,F401  (offline, one torch thread, as every CLI test)
 
 
 def _train_recall_module():
