@@ -50,8 +50,10 @@ CHAT_TEMPLATE = (
 
 
 def build_tokenizer(directory: Path, vocab_size: int, seed: int) -> Tokenizer:
-    """A byte-level BPE (any text encodes; digits one token each) trained on filler, needles and prompts."""
-    from tokenizers import AddedToken, decoders, models, pre_tokenizers, trainers
+    """A byte-level BPE (any text encodes) trained on filler, needles and prompts. Digits are split into groups
+of up to three before BPE, as Llama 3's tokenizer does, and every group from 0 to 999 is in the vocabulary,
+so a six-digit code is two tokens drawn from a thousand: a copy of it can be found by content."""
+    from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
     from tokenizers import Tokenizer as Backend
 
     rng = random.Random(seed)
@@ -60,9 +62,10 @@ def build_tokenizer(directory: Path, vocab_size: int, seed: int) -> Tokenizer:
     for task in (Task("ask", "What is the access code for Ada?"), Task("read")):
         corpus += list(_texts(task, "whole")) * 50
     corpus += ["=== haystack.txt ===", "=== notes/report.md ==="] * 20
+    corpus += [f"{i:03d} {i:02d} {i % 10}" for i in range(1000)] * 3  # every group of 1-3 digits
     backend = Backend(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+        [pre_tokenizers.Split(Regex(r"[0-9]{1,3}"), behavior="isolated"), pre_tokenizers.ByteLevel(add_prefix_space=False)]
     )
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
@@ -84,13 +87,15 @@ def build_tokenizer(directory: Path, vocab_size: int, seed: int) -> Tokenizer:
 class Examples:
     """Training examples in the pipeline's token layout (see the module docstring)."""
 
-    def __init__(self, tokenizer: Tokenizer, seed: int, repeats: bool = True):
+    def __init__(self, tokenizer: Tokenizer, seed: int, repeats: bool = True, questions: int = 3):
         self.tok = tokenizer
+        self.questions = questions
         self.repeats = repeats
         self.rng = random.Random(seed)
         self.read_prefix = build_prompt(tokenizer, Task("read")).prefix
         self.counts: dict[str, int] = {}
         self._filler_seed = seed * 1_000_003
+        self.gen = torch.Generator().manual_seed(seed)
 
     def count(self, unit: str) -> int:
         n = self.counts.get(unit)
@@ -101,6 +106,26 @@ class Examples:
     def document(self, text: str) -> list[int]:
         segments = iter_segments(["-"], stdin=io.BytesIO(text.encode()))
         return [i for piece in tokenize(segments, self.tok) for i in piece.ids]
+
+    def dense(self, doc_tokens: int) -> tuple[list[int], list[int]]:
+        """Stage 2: a document that is mostly needles (2-8), nine in ten stated again later; no prompt, the
+        loss on every token (the formula is learned at once, the repeated codes only by finding the first),
+        then up to `questions` questions about it with their answers."""
+        rng = self.rng
+        self._filler_seed += 1
+        needles = draw_needles(rng, rng.random(), rng.randint(2, 8))
+        repeats = [Needle(n.name, n.code, rng.uniform(n.depth, 1.0)) for n in needles if rng.random() < 0.9]
+        hay = build_haystack(filler_units(self._filler_seed), doc_tokens, needles + repeats, self.count)
+        ids = self.document(hay.text + "\n")
+        targets = list(range(len(ids) - 1))
+        # Then questions about it, each in the suffix `ask` puts after a document, each answered: the asked
+        # name is ~25 tokens back when the code starts, so the query has to carry it (as in stage 3).
+        for needle in rng.sample(needles, min(len(needles), self.questions)):
+            ids += build_prompt(self.tok, Task("ask", question_for(needle.name))).suffix
+            start = len(ids)
+            ids += self.tok.encode(needle.code) + self.tok.eos_token_ids[:1]
+            targets += range(start - 1, len(ids) - 1)
+        return ids, targets
 
     def one(self, doc_tokens: int) -> tuple[list[int], list[int]]:
         """(ids, positions whose next token is supervised)."""
@@ -129,10 +154,22 @@ class Examples:
                 targets += range(found[1] - 1, found[1] + len(code) - 1)
         return ids, targets
 
-    def batch(self, size: int, doc_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def copies(self, size: int, n: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stage 1: n random tokens, then the same n again, the loss on the second half. Only attention can
+        do this (the pure SSM stays at chance), and the head it forms (find the earlier occurrence, copy what
+        followed) is the one needle retrieval needs: without this stage the hybrid sat at chance for over a
+        thousand steps (one random start, hidden 64; see TRAINING.md)."""
+        low = len(SPECIALS) + 32
+        x = torch.randint(low, self.tok.vocab_size, (size, n), generator=self.gen)
+        ids = torch.cat([x, x], dim=1)
+        labels = ids.clone()
+        labels[:, : n + 1] = -100
+        return ids, labels
+
+    def batch(self, size: int, doc_tokens: int, dense: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """input ids (b, l) and labels (b, l) with -100 where there is no loss; right-padded to one length.
         labels[i] is the token at i (transformers shifts them), so a target position t supervises ids[t + 1]."""
-        rows = [self.one(doc_tokens) for _ in range(size)]
+        rows = [(self.dense if dense else self.one)(doc_tokens) for _ in range(size)]
         length = max(len(ids) for ids, _ in rows)
         pad = self.tok.pad_token_id
         ids = torch.full((size, length), pad, dtype=torch.long)
@@ -149,8 +186,8 @@ def make_model(arch: str, tokenizer: Tokenizer, args):
 
     config = BambaConfig(
         vocab_size=tokenizer.vocab_size, hidden_size=args.hidden, intermediate_size=2 * args.hidden,
-        num_hidden_layers=4, attn_layer_indices=[2] if arch == "hybrid" else [],
-        num_attention_heads=4, num_key_value_heads=4, mamba_n_heads=8, mamba_n_groups=1, mamba_d_state=16,
+        num_hidden_layers=4, attn_layer_indices=[args.attention_layer] if arch == "hybrid" else [],
+        num_attention_heads=args.heads, num_key_value_heads=args.heads, mamba_n_heads=8, mamba_n_groups=1, mamba_d_state=16,
         mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=16, max_position_embeddings=args.context,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_ids[0],
         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
@@ -174,18 +211,21 @@ def main(argv=None) -> int:
     parser.add_argument("--arch", choices=("hybrid", "mamba"), required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=1200)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--copy-steps", type=int, default=300, help="stage 1: copying random tokens")
+    parser.add_argument("--dense-steps", type=int, default=600, help="stage 2: documents of needles, every token")
+    parser.add_argument("--steps", type=int, default=900, help="stage 3: the pipeline's layout, answers")
+    parser.add_argument("--batch", type=int, default=32, help="rows per step in stages 1 and 2")
+    parser.add_argument("--ask-batch", type=int, default=16, help="rows per step in stage 3")
     parser.add_argument("--length", type=int, default=512, help="longest haystack trained on, in tokens")
     parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--heads", type=int, default=1, help="attention heads of the hybrid's attention layer")
+    parser.add_argument("--attention-layer", type=int, default=2, choices=range(4), help="which of the 4 layers")
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--vocab", type=int, default=1024, help="BPE vocabulary cap (the corpus runs out of merges at 792)")
+    parser.add_argument("--vocab", type=int, default=4096, help="BPE vocabulary cap (the corpus runs out of merges below it)")
     parser.add_argument("--context", type=int, default=16384, help="max_position_embeddings written in config")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--stop-at", type=int, default=None,
-                        help="stop after this many steps of the --steps schedule (reproduces a snapshot)")
-    parser.add_argument("--snapshot-every", type=int, default=0,
-                        help="also save the model every N steps under OUT/snapshots/step-N")
+    parser.add_argument("--questions", type=int, default=3, help="questions after each stage-2 document")
+    parser.add_argument("--log-every", type=int, default=100)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -194,24 +234,29 @@ def main(argv=None) -> int:
     model = make_model(args.arch, tokenizer, args)
     params = sum(p.numel() for p in model.parameters())
     print(f"{args.arch}: {params:,} parameters, vocab {tokenizer.vocab_size}", flush=True)
-    data = Examples(tokenizer, args.seed + 1)
+    data = Examples(tokenizer, args.seed + 1, questions=args.questions)
     held_out = Examples(tokenizer, args.seed + 10_000, repeats=False).batch(32, args.length)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
-    warmup = min(200, args.steps // 10)
+    total = args.copy_steps + args.dense_steps + args.steps
+    warmup = min(100, total // 10)
 
-    def lr_at(step: int) -> float:
+    def lr_at(step: int) -> float:  # warm-up, then a cosine to a tenth of --lr over all three stages
         if step < warmup:
             return args.lr * (step + 1) / warmup
-        return args.lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, args.steps - warmup)))
+        return args.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup))))
 
     start = time.time()
     model.train()
-    for step in range(args.steps if args.stop_at is None else min(args.stop_at, args.steps)):
-        # Curriculum: short haystacks first (cheap steps, an easy signal), the full length from 60% on.
-        ramp = min(1.0, step / (0.6 * args.steps))
-        top = max(64, int(args.length * ramp))
-        doc_tokens = data.rng.randint(max(16, top // 4), top)
-        ids, labels = data.batch(args.batch, doc_tokens)
+    for step in range(total):
+        if step < args.copy_steps:
+            stage, ids, labels = "copy", *data.copies(args.batch)
+        elif step < args.copy_steps + args.dense_steps:
+            stage, ids, labels = "dense", *data.batch(args.batch, data.rng.randint(50, 100), dense=True)
+        else:
+            # Short haystacks first, the full length from half-way through the stage on.
+            ramp = min(1.0, (step - args.copy_steps - args.dense_steps) / (0.5 * args.steps))
+            top = max(128, int(args.length * ramp))
+            stage, ids, labels = "ask", *data.batch(args.ask_batch, data.rng.randint(32, top))
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
         loss = model(input_ids=ids, labels=labels, use_cache=False).loss
@@ -219,44 +264,35 @@ def main(argv=None) -> int:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        if step % 200 == 0 or step == args.steps - 1:
-            model.eval()
-            acc = accuracy(model, *held_out)
-            model.train()
-            print(f"step {step:5d}  len {doc_tokens:4d}  loss {loss.item():.4f}  held-out@{args.length} {acc:.3f}  "
-                  f"{time.time() - start:6.0f}s", flush=True)
-        done = step + 1
-        if args.snapshot_every and done % args.snapshot_every == 0 and done < args.steps:
-            model.eval()
-            save(model, tokenizer_dir=args.out, out=args.out / "snapshots" / f"step-{done}", args=args,
-                 steps=done, params=params, seconds=time.time() - start, held_out=accuracy(model, *held_out))
-            model.train()
+        if step % args.log_every == 0 or step == total - 1:
+            line = f"step {step:5d}  {stage:5s} len {ids.shape[1]:4d}  loss {loss.item():.4f}"
+            if stage == "ask" or step == total - 1:
+                model.eval()
+                line += f"  held-out@{args.length} {accuracy(model, *held_out):.3f}"
+                model.train()
+            print(f"{line}  {time.time() - start:6.0f}s", flush=True)
     model.eval()
-    steps = args.steps if args.stop_at is None else min(args.stop_at, args.steps)
     final = accuracy(model, *held_out)
-    save(model, args.out, args.out, args, steps, params, time.time() - start, final)
+    save(model, args, total, params, time.time() - start, final)
     print(f"saved to {args.out}: held-out {final:.3f}", flush=True)
     return 0
 
 
-def save(model, tokenizer_dir: Path, out: Path, args, steps: int, params: int, seconds: float, held_out: float):
-    """Weights (safetensors), tokenizer and TRAINING.md with the command that reproduces exactly these weights."""
-    import shutil
-
-    out.mkdir(parents=True, exist_ok=True)
+def save(model, args, steps: int, params: int, seconds: float, held_out: float):
+    """Weights (safetensors) beside the tokenizer, and TRAINING.md with the command that made them."""
+    out = args.out
     model.save_pretrained(out, safe_serialization=True)
-    if out != tokenizer_dir:
-        for name in ("tokenizer.json", "tokenizer_config.json"):
-            shutil.copy(tokenizer_dir / name, out / name)
-    command = (f"python examples/train_recall.py --arch {args.arch} --out {out.name} --seed {args.seed} "
-               f"--steps {args.steps} --batch {args.batch} --length {args.length} --hidden {args.hidden} "
-               f"--lr {args.lr} --vocab {args.vocab} --context {args.context} --threads {args.threads}"
-               + (f" --stop-at {steps}" if steps < args.steps else ""))
+    command = (f"python examples/train_recall.py --arch {args.arch} --out {out} --seed {args.seed} "
+               f"--copy-steps {args.copy_steps} --dense-steps {args.dense_steps} --steps {args.steps} "
+               f"--batch {args.batch} --ask-batch {args.ask_batch} --length {args.length} --hidden {args.hidden} "
+               f"--heads {args.heads} --attention-layer {args.attention_layer} --questions {args.questions} --lr {args.lr} --vocab {args.vocab} --context {args.context} "
+               f"--threads {args.threads}")
     (out / "TRAINING.md").write_text(
         f"# {out.name}\n\nMade by\n\n    {command}\n\n(seed {args.seed}, {args.threads} torch thread(s), "
         f"torch {torch.__version__}; the same command on the same versions gives the same weights).\n\n"
-        f"{args.arch}: {params:,} parameters; {steps} steps of {args.batch} haystacks of up to {args.length} "
-        f"tokens; {seconds:.0f} s on a shared 2-vCPU machine.\n"
+        f"{args.arch}: {params:,} parameters; {steps} steps ({args.copy_steps} copying, {args.dense_steps} "
+        f"needle documents, {args.steps} pipeline-layout haystacks of up to {args.length} tokens); "
+        f"{seconds:.0f} s on a shared 2-vCPU machine.\n"
         f"Held-out teacher-forced exact match at {args.length} tokens: {held_out:.3f} (32 haystacks).\n"
         "Evaluate it through the real pipeline with `ssmdoc eval --model <this folder>` (docs/eval.md).\n"
     )

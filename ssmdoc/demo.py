@@ -1,6 +1,6 @@
 """`ssmdoc demo` as a library: the whole pipeline on the small model shipped with ssmdoc, offline.
 
-A document of `tokens` tokens is generated (filler sentences with three "access code" needles), streamed
+A document of `tokens` tokens is generated (filler sentences with one "access code" needle), streamed
 through the same ingestion as stdin and read chunk by chunk into the model's state; then one needle's code
 is asked for. The code is known, so the answer can be checked: this is a run whose output can be judged
 right or wrong, unlike a summary from a random checkpoint.
@@ -53,11 +53,12 @@ class Document:
 
 
 def make_document(tokenizer, tokens: int, seed: int) -> Document:
-    """Filler with three needles at spread depths; the question asks for one of them (chosen by `seed`)."""
+    """Filler with one needle at a depth between 0.2 and 0.8 (chosen by `seed`); the question asks for it.
+    One, because the packaged hybrid does not reliably pick the asked code among several (docs/eval.md)."""
     from ssmdoc.eval.haystack import build_haystack, draw_needles, filler_units
 
     rng = random.Random(f"ssmdoc-demo:{seed}")
-    needles = draw_needles(rng, rng.uniform(0.2, 0.8), 3)
+    needles = draw_needles(rng, rng.uniform(0.2, 0.8), 1)
     hay = build_haystack(filler_units(rng.randrange(2**31)), tokens, needles,
                          lambda text: len(tokenizer.encode(text, parse_special=False)))
     return Document(hay.text + "\n", hay.question, hay.asked.code, hay.asked.name, len(needles), hay.tokens)

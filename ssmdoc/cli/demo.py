@@ -35,7 +35,7 @@ def demo(
 ) -> None:
     """Run the whole pipeline offline on the small model shipped with ssmdoc: a first run in seconds.
 
-    A long document is generated (filler text with three access codes hidden in it), streamed into the
+    A long document is generated (filler text with an access code hidden in it), streamed into the
     model chunk by chunk, and one code is asked for. The answer is checked against the document; then
     the report shows what was read and what it cost. The model is for demonstration only.
 
@@ -64,7 +64,8 @@ def demo(
     def on_document(doc) -> None:
         if show_document:
             say(doc.text)
-        say(f"document: {DOCUMENT_NAME}, {doc.tokens:,} tokens of filler hiding {doc.needles} access codes, "
+        say(f"document: {DOCUMENT_NAME}, {doc.tokens:,} tokens of filler hiding "
+            f"{doc.needles} access code{'s' if doc.needles != 1 else ''}, "
             f"streamed in chunks of {chunk_tokens} tokens")
         say(f"question: {doc.question}")
 

@@ -19,8 +19,10 @@ from ssmdoc.cli.common import (
     ModelOpt,
     QuietOpt,
     StrategyOpt,
+    ThreadsOpt,
     load,
     print_json,
+    set_threads,
     warn,
 )
 from ssmdoc.errors import UsageError
@@ -91,6 +93,7 @@ def eval_command(
     chunk_tokens: ChunkOpt = DEFAULTS["chunk_tokens"],
     strategy: StrategyOpt = DEFAULTS["strategy"],
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest answer, in tokens.")] = 24,
+    threads: ThreadsOpt = DEFAULTS["threads"],
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -123,6 +126,7 @@ def eval_command(
     if haystack:
         options.haystack_text = _haystack_text(haystack)
         options.__post_init__()  # the files may hold no usable text
+    set_threads(threads)
     engine = load(model, device, dtype, quiet)
 
     live = not quiet and sys.stderr.isatty()

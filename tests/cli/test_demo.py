@@ -48,8 +48,13 @@ def test_demo_json_answer_follows_the_document(seed):
     assert out["sources"][0]["address"] == "generated-document.txt" and out["complete"] is True
 
 
-@pytest.mark.skipif(INSTALLED, reason="the demonstration model is installed")
-def test_demo_without_its_model_says_so_in_one_error_line():
-    proc = run()
-    assert proc.returncode == 2
+def test_demo_without_its_model_says_so_in_one_error_line(tmp_path):
+    """As an install that lost its package data would run: the packaged folder is empty."""
+    code = ("import sys, pathlib, ssmdoc.eval as e; e.packaged_checkpoint = lambda name: pathlib.Path(sys.argv[1]); "
+            "sys.argv = ['ssmdoc', 'demo']; from ssmdoc.entry import main; main()")
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("error: ") and "demonstration model" in proc.stderr and "hint: " in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -31,8 +31,8 @@ def random_hybrid(tmp_path_factory) -> Path:
 
     module = _train_recall_module()
     out = tmp_path_factory.mktemp("ckpt") / "random-hybrid"
-    tokenizer = module.build_tokenizer(out, 1024, 0)
-    model = module.make_model("hybrid", tokenizer, SimpleNamespace(hidden=64, context=16384, seed=1234))
+    tokenizer = module.build_tokenizer(out, 4096, 0)
+    model = module.make_model("hybrid", tokenizer, SimpleNamespace(hidden=64, heads=1, attention_layer=2, context=16384, seed=1234))
     model.save_pretrained(out, safe_serialization=True)
     return out
 

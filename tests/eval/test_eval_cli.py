@@ -42,10 +42,11 @@ def test_trained_hybrid_scores_and_random_does_not(hybrid, random_like_hybrid):
     random_ = json.loads(ok("eval", "--model", random_like_hybrid, *SMALL, "--json").stdout)
     assert trained["cases"] == random_["cases"] == 4
     assert trained["accuracy"] >= 0.75 and random_["accuracy"] == 0.0
-    # The log-prob of the right code: near 0 nats for the trained model, near 6 x ln(vocab) for random.
+    # The log-prob of the right code (two tokens of three digits): near 0 nats for the trained model, near
+    # 2 x ln(vocab) = -15 for a random one.
     worst_trained = min(c["mean_logprob"] for c in trained["cells"])
     best_random = max(c["mean_logprob"] for c in random_["cells"])
-    assert worst_trained > -3.0 and best_random < -25.0
+    assert worst_trained > -3.0 and best_random < -10.0
 
 
 def test_out_dir_holds_cases_summary_heatmap_and_the_table_is_printed(random_hybrid, tmp_path):
