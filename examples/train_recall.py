@@ -5,18 +5,20 @@ SSM of the same shape, on needle retrieval in exactly the token layout `ssmdoc a
     python examples/train_recall.py --arch mamba  --out ssmdoc/data/recall-mamba
 
 Both are Bamba checkpoints (transformers' BambaForCausalLM, which ssmdoc loads): 4 layers of Mamba-2 mixer
-+ MLP; the hybrid's layer 2 has an attention mixer instead, the pure one has none. Everything else (width,
++ MLP; the hybrid's layer 2 (--attention-layer) has an attention mixer instead, the pure one has none. Everything else (width,
 MLPs, tokenizer, data, steps, seed) is the same, so the comparison isolates the one attention layer.
 
-A training example is what the pipeline builds for one question, token for token:
-- the prompt prefix of `ssmdoc ask` (the question before the document), or, in half of the examples, the
-  prefix of `ssmdoc read` (no question: the state is saved and asked later);
-- the haystack from ssmdoc.eval.haystack (filler + 1-4 needles at random depths), tokenized by the
-  pipeline's own ingestion (stdin, or a file with its `=== path ===` header line);
-- the prompt suffix of `ask`, then the six digits and the end token.
-The loss is on those seven tokens, and on the codes of needles that the haystack states a second time (half
-of them; a later repeat can only be predicted by finding the first statement: the same lookup as answering,
-six supervised tokens more per repeat). The held-out score counts answers only, on haystacks without repeats.
+Three stages (docs/eval.md has what each is for, and what failed without them):
+1. copying: n random tokens, then the same n again, loss on the second half (forms the look-up head);
+2. needle documents: 2-8 needles, most stated twice, loss on every token, then `--questions` questions
+   about the document, each in the `ask` suffix and answered;
+3. exactly what the pipeline builds for one question, token for token: the prompt prefix of `ssmdoc ask`
+   (the question before the document) or, in half of the examples, of `ssmdoc read` (no question: the
+   state is saved and asked later); the haystack from ssmdoc.eval.haystack (filler + 1-4 needles at random
+   depths) tokenized by the pipeline's own ingestion (stdin, or a file with its `=== path ===` header
+   line); the prompt suffix of `ask`, then the code and the end token. The loss is on those tokens and on
+   the codes of needles the haystack states a second time (half of them). The held-out score counts
+   answers only, on haystacks without repeats.
 
 Runs on CPU with transformers (a test-only dependency of ssmdoc, needed here). Deterministic for a given
 --seed and thread count. The printed command and the final numbers are written beside the weights
@@ -212,8 +214,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--copy-steps", type=int, default=300, help="stage 1: copying random tokens")
-    parser.add_argument("--dense-steps", type=int, default=600, help="stage 2: documents of needles, every token")
-    parser.add_argument("--steps", type=int, default=900, help="stage 3: the pipeline's layout, answers")
+    parser.add_argument("--dense-steps", type=int, default=800, help="stage 2: documents of needles, every token")
+    parser.add_argument("--steps", type=int, default=1200, help="stage 3: the pipeline's layout, answers")
     parser.add_argument("--batch", type=int, default=32, help="rows per step in stages 1 and 2")
     parser.add_argument("--ask-batch", type=int, default=16, help="rows per step in stage 3")
     parser.add_argument("--length", type=int, default=512, help="longest haystack trained on, in tokens")
