@@ -12,8 +12,10 @@ import sys
 def main() -> None:
     from ssmdoc import signals
 
-    signals.install()
     try:
+        # A signal can arrive while the handlers are being installed (SIGINT's is live before SIGTERM's
+        # call returns): the same clean end as during the import.
+        signals.install()
         from ssmdoc.cli import main as cli_main
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")

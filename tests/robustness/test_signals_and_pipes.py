@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -126,3 +127,14 @@ def test_watch_when_the_writer_stops_mid_line(mamba_ckpt):
               input=LINES + "2024-03-14 02:01:00 ERROR half a li").ok()
     final = json.loads(run.stdout.splitlines()[-1])
     assert final["report"]["input_tokens"] > 0 and final["task"] == "watch"
+
+
+def test_a_signal_while_the_handlers_are_installed_ends_cleanly():
+    """SIGINT's handler is live before the call that installs SIGTERM's returns: a SIGTERM in between raises
+    inside `signals.install` (seen once in CI). Simulated: install raises as that handler would."""
+    code = ("import sys, ssmdoc.signals as s\n"
+            "def install():\n    raise KeyboardInterrupt\n"
+            "s.install = install\nsys.argv = ['ssmdoc', 'version']\nfrom ssmdoc.entry import main\nmain()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "error: interrupted\n"
