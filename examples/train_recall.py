@@ -114,31 +114,37 @@ class Examples:
         loss on every token (the formula is learned at once, the repeated codes only by finding the first),
         then up to `questions` questions about it with their answers."""
         rng = self.rng
-        self._filler_seed += 1
-        needles = draw_needles(rng, rng.random(), rng.randint(2, 8))
-        repeats = [Needle(n.name, n.code, rng.uniform(n.depth, 1.0)) for n in needles if rng.random() < 0.9]
-        hay = build_haystack(filler_units(self._filler_seed), doc_tokens, needles + repeats, self.count)
+        needles, _, hay = self._haystack(doc_tokens, (2, 8), 0.9)
         ids = self.document(hay.text + "\n")
         targets = list(range(len(ids) - 1))
         # Then questions about it, each in the suffix `ask` puts after a document, each answered: the asked
-        # name is ~25 tokens back when the code starts, so the query has to carry it (as in stage 3).
+        # name is ~45 tokens back when the code starts, so the query has to carry it (as in stage 3).
         for needle in rng.sample(needles, min(len(needles), self.questions)):
             ids += build_prompt(self.tok, Task("ask", question_for(needle.name))).suffix
-            start = len(ids)
-            ids += self.tok.encode(needle.code) + self.tok.eos_token_ids[:1]
-            targets += range(start - 1, len(ids) - 1)
+            targets += self._answer(ids, needle.code)
         return ids, targets
+
+    def _haystack(self, doc_tokens: int, count: tuple[int, int], repeat: float):
+        """(needles, repeats, haystack): `count` needles, each stated again later with probability `repeat`.
+        A repeat's code is predictable only by finding the first statement (the look-up answering needs)."""
+        rng = self.rng
+        self._filler_seed += 1
+        needles = draw_needles(rng, rng.random(), rng.randint(*count))
+        repeats = [Needle(n.name, n.code, rng.uniform(n.depth, 1.0)) for n in needles
+                   if repeat and rng.random() < repeat]
+        hay = build_haystack(filler_units(self._filler_seed), doc_tokens, needles + repeats, self.count)
+        return needles, repeats, hay
+
+    def _answer(self, ids: list[int], code: str) -> range:
+        """Append the code and the end token to ids; the positions that predict them."""
+        start = len(ids)
+        ids += self.tok.encode(code) + self.tok.eos_token_ids[:1]
+        return range(start - 1, len(ids) - 1)
 
     def one(self, doc_tokens: int) -> tuple[list[int], list[int]]:
         """(ids, positions whose next token is supervised)."""
         rng = self.rng
-        self._filler_seed += 1
-        needles = draw_needles(rng, rng.random(), rng.randint(1, 4))
-        # Repeats: a needle stated again later in the document. Its second code is predictable only by
-        # finding the first (the copy that answering needs), a denser signal than the one answer at the end.
-        repeats = [Needle(n.name, n.code, rng.uniform(n.depth, 1.0)) for n in needles
-                   if self.repeats and rng.random() < 0.5]
-        hay = build_haystack(filler_units(self._filler_seed), doc_tokens, needles + repeats, self.count)
+        _, repeats, hay = self._haystack(doc_tokens, (1, 4), 0.5 if self.repeats else 0.0)
         text = hay.text + "\n"  # ingestion ends the last line with a newline
         if rng.random() < 0.5:  # read from a file: the header line ingestion puts first
             name = rng.choice(["haystack.txt", "notes.txt", "doc.md", "input.log", "a/b/c.txt", "haystack-7.txt"])
@@ -147,8 +153,7 @@ class Examples:
         prefix = ask.prefix if rng.random() < 0.5 else self.read_prefix
         ids = prefix + self.document(text) + ask.suffix
         start = len(ids)
-        ids += self.tok.encode(hay.asked.code) + self.tok.eos_token_ids[:1]
-        targets = list(range(start - 1, len(ids) - 1))
+        targets = list(self._answer(ids, hay.asked.code))
         for rep in repeats:
             code = self.tok.encode(rep.code)
             found = [i for i in range(start - len(code)) if ids[i : i + len(code)] == code]
@@ -287,11 +292,13 @@ def save(model, args, steps: int, params: int, seconds: float, held_out: float):
     command = (f"python examples/train_recall.py --arch {args.arch} --out {out} --seed {args.seed} "
                f"--copy-steps {args.copy_steps} --dense-steps {args.dense_steps} --steps {args.steps} "
                f"--batch {args.batch} --ask-batch {args.ask_batch} --length {args.length} --hidden {args.hidden} "
-               f"--heads {args.heads} --attention-layer {args.attention_layer} --questions {args.questions} --lr {args.lr} --vocab {args.vocab} --context {args.context} "
+               f"--heads {args.heads} --attention-layer {args.attention_layer} --questions {args.questions} "
+               f"--lr {args.lr} --vocab {args.vocab} --context {args.context} "
                f"--threads {args.threads}")
     (out / "TRAINING.md").write_text(
         f"# {out.name}\n\nMade by\n\n    {command}\n\n(seed {args.seed}, {args.threads} torch thread(s), "
-        f"torch {torch.__version__}; the same command on the same versions gives the same weights).\n\n"
+        f"torch {torch.__version__}; the same command on the same versions should give the same weights: "
+        "fixed seeds, deterministic data, not checked by a second full run).\n\n"
         f"{args.arch}: {params:,} parameters; {steps} steps ({args.copy_steps} copying, {args.dense_steps} "
         f"needle documents, {args.steps} pipeline-layout haystacks of up to {args.length} tokens); "
         f"{seconds:.0f} s on a shared 2-vCPU machine.\n"
