@@ -46,8 +46,9 @@ def short_jamba_ckpt(tmp_path_factory) -> Path:
     return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "jamba320", "jamba", max_position_embeddings=320)
 
 
-def _make_examples_module():
-    spec = importlib.util.spec_from_file_location("make_examples", ROOT / "examples" / "make_examples.py")
+def example_script(name: str):
+    """A script under examples/ (not a package) imported as a module: examples/<name>.py."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -56,4 +57,4 @@ def _make_examples_module():
 @pytest.fixture(scope="session")
 def examples(tmp_path_factory) -> dict[str, Path]:
     """A fresh copy of examples/ (contract.pdf, repo/, app.log), written by the examples' own generator."""
-    return _make_examples_module().write_examples(tmp_path_factory.mktemp("examples"))
+    return example_script("make_examples").write_examples(tmp_path_factory.mktemp("examples"))

@@ -1,7 +1,6 @@
 """Fixtures for the eval tests: a random checkpoint of the recall checkpoints' shape (built here with
 transformers and the training script's own tokenizer), the packaged trained ones when present, offline."""
 
-import importlib.util
 import shutil
 import sys
 from pathlib import Path
@@ -14,14 +13,7 @@ from ssmdoc.eval import packaged_checkpoint
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "cli"))
 
-from task_fixtures import _offline  # noqa: E402,F401  (offline, one torch thread, as every CLI test)
-
-
-def _train_recall_module():
-    spec = importlib.util.spec_from_file_location("train_recall", ROOT / "examples" / "train_recall.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from task_fixtures import _offline, example_script  # noqa: E402,F401  (offline, one torch thread, as every CLI test)
 
 
 @pytest.fixture(scope="session")
@@ -29,10 +21,11 @@ def random_hybrid(tmp_path_factory) -> Path:
     """The recall hybrid's shape and tokenizer (examples/train_recall.py's defaults) with untrained weights."""
     from types import SimpleNamespace
 
-    module = _train_recall_module()
+    module = example_script("train_recall")
     out = tmp_path_factory.mktemp("ckpt") / "random-hybrid"
     tokenizer = module.build_tokenizer(out, 4096, 0)
-    model = module.make_model("hybrid", tokenizer, SimpleNamespace(hidden=64, heads=1, attention_layer=2, context=16384, seed=1234))
+    shape = SimpleNamespace(hidden=64, heads=1, attention_layer=2, context=16384, seed=1234)
+    model = module.make_model("hybrid", tokenizer, shape)
     model.save_pretrained(out, safe_serialization=True)
     return out
 
